@@ -390,7 +390,7 @@ public sealed class DeserializingConsumer<TKey, TValue> : IDisposable, IAsyncDis
                     }
 
                     var left = Remaining(deadline);
-                    var record = ConsumeRaw(left < WaitSlice ? left : WaitSlice);
+                    var record = ConsumeRaw(left == Timeout.InfiniteTimeSpan || left > WaitSlice ? WaitSlice : left);
                     if (record is not null || DateTime.UtcNow >= deadline || Volatile.Read(ref _closed) != 0)
                     {
                         completion.TrySetResult(record);

@@ -1,0 +1,137 @@
+using System.Net.Http;
+using System.Net.Sockets;
+using Confluent.Kafka;
+using Confluent.Kafka.Admin;
+using KafkaClient.Testing;
+using Testcontainers.Kafka;
+
+namespace KafkaClient.IntegrationTests;
+
+/// <summary>The one Kafka cluster the integration tests share.</summary>
+/// <remarks>
+/// Chosen once per run: <c>KAFKA_BOOTSTRAP_SERVERS</c> if set (an external cluster); else a Testcontainers
+/// Kafka when a Docker engine answers; else the embedded cluster. Tests use unique topic and group names,
+/// so the same tests run on all three. Fault-injection tests break brokers, which only the embedded
+/// cluster allows, so they get a private embedded cluster from <see cref="StartFaultCluster"/>.
+/// </remarks>
+public sealed class KafkaFixture : IAsyncLifetime
+{
+    private EmbeddedKafkaCluster? _embedded;
+    private KafkaContainer? _container;
+
+    public string BootstrapServers { get; private set; } = string.Empty;
+
+    public string Mode { get; private set; } = string.Empty;
+
+    public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
+
+    public async Task InitializeAsync()
+    {
+        var external = Environment.GetEnvironmentVariable("KAFKA_BOOTSTRAP_SERVERS");
+        if (!string.IsNullOrWhiteSpace(external))
+        {
+            BootstrapServers = external;
+            Mode = "external";
+        }
+        else if (await DockerAnswersAsync())
+        {
+            _container = new KafkaBuilder("confluentinc/cp-kafka:7.6.1").Build();
+            await _container.StartAsync();
+            BootstrapServers = _container.GetBootstrapAddress();
+            Mode = "testcontainers";
+        }
+        else
+        {
+            _embedded = EmbeddedKafkaCluster.Start(brokerCount: 3);
+            BootstrapServers = _embedded.BootstrapServers;
+            Mode = "embedded";
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_embedded is not null)
+        {
+            await _embedded.DisposeAsync();
+        }
+
+        if (_container is not null)
+        {
+            await _container.DisposeAsync();
+        }
+    }
+
+    /// <summary>Starts a private embedded cluster that a test may break (brokers down, leaders moved, errors injected).</summary>
+    public static EmbeddedKafkaCluster StartFaultCluster(int brokerCount = 3) => EmbeddedKafkaCluster.Start(brokerCount);
+
+    public async Task CreateTopicAsync(string name, int partitions, int replicationFactor = 1)
+    {
+        if (_embedded is not null)
+        {
+            _embedded.CreateTopic(name, partitions, replicationFactor);
+            return;
+        }
+
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = BootstrapServers }).Build();
+        await admin.CreateTopicsAsync([new TopicSpecification { Name = name, NumPartitions = partitions, ReplicationFactor = (short)replicationFactor }]);
+    }
+
+    public ProducerConfig Producer() => new()
+    {
+        BootstrapServers = BootstrapServers,
+        LingerMs = 5,
+    };
+
+    public ConsumerConfig Consumer(string groupId) => new()
+    {
+        BootstrapServers = BootstrapServers,
+        GroupId = groupId,
+        AutoOffsetReset = AutoOffsetReset.Earliest,
+
+        // The lowest session timeout brokers accept by default. The embedded cluster also waits
+        // (session timeout - 1 s) after a member leaves before it lets the next one join.
+        SessionTimeoutMs = 6000,
+        HeartbeatIntervalMs = 500,
+    };
+
+    private static async Task<bool> DockerAnswersAsync()
+    {
+        var host = Environment.GetEnvironmentVariable("DOCKER_HOST");
+        var socketPath = host is not null && host.StartsWith("unix://", StringComparison.Ordinal) ? host["unix://".Length..] : "/var/run/docker.sock";
+        if (host is not null && !host.StartsWith("unix://", StringComparison.Ordinal))
+        {
+            return true; // A TCP Docker host was configured explicitly: let Testcontainers use it.
+        }
+
+        if (!File.Exists(socketPath))
+        {
+            return false;
+        }
+
+        try
+        {
+            using var handler = new SocketsHttpHandler
+            {
+                ConnectCallback = async (_, token) =>
+                {
+                    var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), token);
+                    return new NetworkStream(socket, ownsSocket: true);
+                },
+            };
+            using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(3) };
+            var answer = await http.GetStringAsync(new Uri("http://docker/_ping"));
+            return answer.Trim() == "OK";
+        }
+        catch (Exception ex) when (ex is HttpRequestException or SocketException or TaskCanceledException or IOException)
+        {
+            return false;
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class KafkaCollection : ICollectionFixture<KafkaFixture>
+{
+    public const string Name = "kafka";
+}

@@ -1,0 +1,72 @@
+using System.Diagnostics;
+
+namespace KafkaClient.IntegrationTests;
+
+/// <summary>A test that drives another program (kcat, Confluent's Python client) against our cluster.</summary>
+/// <remarks>
+/// On a developer machine without the program the test is skipped with a reason that says how to install it.
+/// In CI (<c>CI=true</c>) it always runs: <c>.ci/run</c> installs the programs, and a missing one fails the test.
+/// </remarks>
+public sealed class RequiresToolFactAttribute : FactAttribute
+{
+    public RequiresToolFactAttribute(string tool, string debianPackage)
+    {
+        if (Environment.GetEnvironmentVariable("CI") != "true" && ExternalTool.Find(tool) is null)
+        {
+            Skip = $"'{tool}' is not installed (apt-get install {debianPackage}); CI installs it and runs this test.";
+        }
+    }
+}
+
+internal static class ExternalTool
+{
+    public static string? Find(string tool) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, tool))
+            .FirstOrDefault(File.Exists);
+
+    /// <summary>Runs a program to completion and returns its standard output; throws with its error output on failure.</summary>
+    public static async Task<string> RunAsync(string tool, IEnumerable<string> arguments, string? standardInput = null, TimeSpan? timeout = null)
+    {
+        var path = Find(tool) ?? throw new InvalidOperationException($"'{tool}' is not installed; .ci/run installs it.");
+        var start = new ProcessStartInfo(path)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        if (standardInput is not null)
+        {
+            await process.StandardInput.WriteAsync(standardInput);
+        }
+
+        process.StandardInput.Close();
+        using var limit = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{tool} did not finish: {await error}");
+        }
+
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{tool} exited with {process.ExitCode}: {await error}");
+        }
+
+        return await output;
+    }
+}

@@ -1,0 +1,385 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+
+namespace KafkaClient.SchemaRegistry.Compatibility.Json;
+
+/// <summary>Loads JSON Schema text (drafts 4 to 2020-12) into <see cref="JsonSchemaNode"/> trees, resolving local references.</summary>
+internal sealed class JsonSchemaLoader
+{
+    private static readonly string[] ObjectKeywords = ["properties", "required", "additionalProperties", "patternProperties", "dependencies", "dependentRequired", "dependentSchemas", "minProperties", "maxProperties", "propertyNames", "unevaluatedProperties"];
+    private static readonly string[] ArrayKeywords = ["items", "prefixItems", "additionalItems", "minItems", "maxItems", "uniqueItems", "contains", "minContains", "maxContains", "unevaluatedItems"];
+    private static readonly string[] StringKeywords = ["minLength", "maxLength", "pattern", "format"];
+    private static readonly string[] NumberKeywords = ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"];
+
+    private readonly JsonNode _root;
+    private readonly bool _draft2020;
+    private readonly Dictionary<string, JsonSchemaNode> _references = new(StringComparer.Ordinal);
+
+    private JsonSchemaLoader(JsonNode root)
+    {
+        _root = root;
+        var schema = (root as JsonObject)?["$schema"]?.GetValue<string>() ?? string.Empty;
+        _draft2020 = schema.Contains("2020-12", StringComparison.Ordinal) || schema.Contains("2019-09", StringComparison.Ordinal);
+    }
+
+    public static JsonSchemaNode Load(string schema)
+    {
+        var root = JsonNode.Parse(schema, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip })
+            ?? throw new FormatException("The schema is JSON null.");
+        return new JsonSchemaLoader(root).Load(root);
+    }
+
+    private JsonSchemaNode Load(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonValue value when value.TryGetValue<bool>(out var b):
+                return new JsonSchemaNode { Kind = b ? SchemaKind.Empty : SchemaKind.False };
+            case JsonObject obj:
+                return LoadObject(obj);
+            default:
+                throw new FormatException($"A schema must be an object or a boolean, not {node?.ToJsonString() ?? "null"}.");
+        }
+    }
+
+    private JsonSchemaNode LoadObject(JsonObject obj)
+    {
+        if (obj["$ref"] is JsonValue reference && reference.TryGetValue<string>(out var pointer))
+        {
+            return Resolve(pointer);
+        }
+
+        var parts = new List<JsonSchemaNode>();
+        foreach (var criterion in new[] { "allOf", "anyOf", "oneOf" })
+        {
+            if (obj[criterion] is JsonArray subschemas)
+            {
+                var combined = new JsonSchemaNode { Kind = SchemaKind.Combined, Criterion = criterion };
+                // Identical subschemas count once.
+                combined.Subschemas.AddRange(subschemas.DistinctBy(schema => schema?.ToJsonString()).Select(Load));
+                parts.Add(combined);
+            }
+        }
+
+        var typed = LoadTyped(obj);
+        if (typed is not null)
+        {
+            parts.Add(typed);
+        }
+
+        if (obj["not"] is { } not)
+        {
+            parts.Add(new JsonSchemaNode { Kind = SchemaKind.Not, NotSchema = Load(not) });
+        }
+
+        if (obj["enum"] is JsonArray values)
+        {
+            var node = new JsonSchemaNode { Kind = SchemaKind.Enum };
+            node.EnumValues.AddRange(values.Select(v => v?.DeepClone()));
+            parts.Add(node);
+        }
+
+        if (obj.ContainsKey("const"))
+        {
+            parts.Add(new JsonSchemaNode { Kind = SchemaKind.Const, ConstValue = obj["const"]?.DeepClone() });
+        }
+
+        JsonSchemaNode result;
+        if (parts.Count == 0)
+        {
+            result = new JsonSchemaNode { Kind = SchemaKind.Empty };
+        }
+        else if (parts.Count == 1)
+        {
+            result = parts[0];
+        }
+        else
+        {
+            result = new JsonSchemaNode { Kind = SchemaKind.Combined, Criterion = "allOf" };
+            result.Subschemas.AddRange(parts);
+        }
+
+        result.Id = Text(obj, "$id") ?? Text(obj, "id");
+        result.Title = Text(obj, "title");
+        result.Description = Text(obj, "description");
+        if (obj.TryGetPropertyValue("default", out var defaultValue))
+        {
+            result.HasDefault = true;
+            result.Default = defaultValue?.DeepClone();
+        }
+
+        return result;
+    }
+
+    private JsonSchemaNode? LoadTyped(JsonObject obj)
+    {
+        var types = obj["type"] switch
+        {
+            JsonValue v when v.TryGetValue<string>(out var t) => [t],
+            JsonArray a => a.Select(t => t!.GetValue<string>()).ToList(),
+            _ => null,
+        };
+
+        if (types is null)
+        {
+            // No type: each keyword family present makes a schema that applies only to that kind of value.
+            var inferred = new List<JsonSchemaNode>();
+            if (ObjectKeywords.Any(obj.ContainsKey))
+            {
+                inferred.Add(LoadKind(obj, "object"));
+            }
+
+            if (ArrayKeywords.Any(obj.ContainsKey))
+            {
+                inferred.Add(LoadKind(obj, "array"));
+            }
+
+            if (StringKeywords.Any(obj.ContainsKey))
+            {
+                inferred.Add(LoadKind(obj, "string"));
+            }
+
+            if (NumberKeywords.Any(obj.ContainsKey))
+            {
+                inferred.Add(LoadKind(obj, "number"));
+            }
+
+            return inferred.Count switch
+            {
+                0 => null,
+                1 => inferred[0],
+                _ => AnyOf(inferred),
+            };
+        }
+
+        var schemas = types.Select(t => LoadKind(obj, t)).ToList();
+        return schemas.Count == 1 ? schemas[0] : AnyOf(schemas);
+    }
+
+    private static JsonSchemaNode AnyOf(List<JsonSchemaNode> schemas)
+    {
+        var combined = new JsonSchemaNode { Kind = SchemaKind.Combined, Criterion = "anyOf" };
+        combined.Subschemas.AddRange(schemas);
+        return combined;
+    }
+
+    private JsonSchemaNode LoadKind(JsonObject obj, string type)
+    {
+        switch (type)
+        {
+            case "string":
+                return new JsonSchemaNode
+                {
+                    Kind = SchemaKind.String,
+                    MinLength = Integer(obj, "minLength"),
+                    MaxLength = Integer(obj, "maxLength"),
+                    Pattern = Text(obj, "pattern"),
+                };
+            case "number":
+            case "integer":
+                var number = new JsonSchemaNode
+                {
+                    Kind = SchemaKind.Number,
+                    RequiresInteger = type == "integer",
+                    Minimum = Number(obj, "minimum"),
+                    Maximum = Number(obj, "maximum"),
+                    MultipleOf = Number(obj, "multipleOf"),
+                };
+
+                // Draft 4 spells exclusive bounds as booleans on minimum/maximum.
+                if (obj["exclusiveMinimum"] is JsonValue exMin && exMin.TryGetValue<bool>(out var exMinFlag))
+                {
+                    if (exMinFlag)
+                    {
+                        (number.ExclusiveMinimum, number.Minimum) = (number.Minimum, null);
+                    }
+                }
+                else
+                {
+                    number.ExclusiveMinimum = Number(obj, "exclusiveMinimum");
+                }
+
+                if (obj["exclusiveMaximum"] is JsonValue exMax && exMax.TryGetValue<bool>(out var exMaxFlag))
+                {
+                    if (exMaxFlag)
+                    {
+                        (number.ExclusiveMaximum, number.Maximum) = (number.Maximum, null);
+                    }
+                }
+                else
+                {
+                    number.ExclusiveMaximum = Number(obj, "exclusiveMaximum");
+                }
+
+                return number;
+            case "boolean":
+                return new JsonSchemaNode { Kind = SchemaKind.Boolean };
+            case "null":
+                return new JsonSchemaNode { Kind = SchemaKind.Null };
+            case "object":
+                return LoadObjectKind(obj);
+            case "array":
+                return LoadArrayKind(obj);
+            default:
+                throw new FormatException($"Unknown type \"{type}\".");
+        }
+    }
+
+    private JsonSchemaNode LoadObjectKind(JsonObject obj)
+    {
+        var node = new JsonSchemaNode
+        {
+            Kind = SchemaKind.Object,
+            MinProperties = Integer(obj, "minProperties"),
+            MaxProperties = Integer(obj, "maxProperties"),
+        };
+        if (obj["properties"] is JsonObject properties)
+        {
+            foreach (var (name, schema) in properties)
+            {
+                node.Properties[name] = Load(schema);
+            }
+        }
+
+        if (obj["required"] is JsonArray required)
+        {
+            foreach (var name in required)
+            {
+                node.Required.Add(name!.GetValue<string>());
+            }
+        }
+
+        if (obj["patternProperties"] is JsonObject patterns)
+        {
+            foreach (var (pattern, schema) in patterns)
+            {
+                node.PatternProperties.Add((new Regex(pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)), Load(schema)));
+            }
+        }
+
+        var additional = obj["additionalProperties"] ?? (_draft2020 ? obj["unevaluatedProperties"] : null);
+        switch (additional)
+        {
+            case JsonValue v when v.TryGetValue<bool>(out var permits):
+                node.PermitsAdditionalProperties = permits;
+                break;
+            case JsonObject schema:
+                node.AdditionalPropertiesSchema = Load(schema);
+                break;
+        }
+
+        LoadDependencies(obj["dependencies"], node);
+        LoadDependencies(obj["dependentRequired"], node);
+        LoadDependencies(obj["dependentSchemas"], node);
+        return node;
+    }
+
+    private void LoadDependencies(JsonNode? dependencies, JsonSchemaNode node)
+    {
+        if (dependencies is not JsonObject entries)
+        {
+            return;
+        }
+
+        foreach (var (name, value) in entries)
+        {
+            if (value is JsonArray names)
+            {
+                node.PropertyDependencies[name] = names.Select(n => n!.GetValue<string>()).ToHashSet(StringComparer.Ordinal);
+            }
+            else
+            {
+                node.SchemaDependencies[name] = Load(value);
+            }
+        }
+    }
+
+    private JsonSchemaNode LoadArrayKind(JsonObject obj)
+    {
+        var node = new JsonSchemaNode
+        {
+            Kind = SchemaKind.Array,
+            MinItems = Integer(obj, "minItems"),
+            MaxItems = Integer(obj, "maxItems"),
+            UniqueItems = obj["uniqueItems"] is JsonValue u && u.TryGetValue<bool>(out var unique) && unique,
+            MinContains = Integer(obj, "minContains"),
+            MaxContains = Integer(obj, "maxContains"),
+        };
+
+        JsonNode? additional;
+        if (obj["prefixItems"] is JsonArray prefix)
+        {
+            node.ItemList = prefix.Select(Load).ToList();
+            additional = obj["items"] ?? obj["unevaluatedItems"];
+        }
+        else if (obj["items"] is JsonArray tuple)
+        {
+            node.ItemList = tuple.Select(Load).ToList();
+            additional = obj["additionalItems"];
+        }
+        else
+        {
+            if (obj.ContainsKey("items"))
+            {
+                node.AllItems = Load(obj["items"]);
+            }
+
+            additional = obj["additionalItems"];
+        }
+
+        switch (additional)
+        {
+            case JsonValue v when v.TryGetValue<bool>(out var permits):
+                node.PermitsAdditionalItems = permits;
+                break;
+            case JsonObject schema:
+                node.AdditionalItemsSchema = Load(schema);
+                break;
+        }
+
+        return node;
+    }
+
+    private JsonSchemaNode Resolve(string pointer)
+    {
+        if (_references.TryGetValue(pointer, out var known))
+        {
+            return known;
+        }
+
+        if (!pointer.StartsWith('#'))
+        {
+            throw new FormatException($"Only local references are supported here, not \"{pointer}\".");
+        }
+
+        JsonNode? target = _root;
+        foreach (var raw in pointer.TrimStart('#').Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var segment = Uri.UnescapeDataString(raw).Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal);
+            target = target switch
+            {
+                JsonObject o => o[segment],
+                JsonArray a when int.TryParse(segment, NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i < a.Count => a[i],
+                _ => null,
+            } ?? throw new FormatException($"The reference \"{pointer}\" points nowhere.");
+        }
+
+        // A placeholder first, so that recursive schemas terminate.
+        var placeholder = new JsonSchemaNode { Kind = SchemaKind.Empty };
+        _references[pointer] = placeholder;
+        var loaded = Load(target);
+        _references[pointer] = loaded;
+        return loaded;
+    }
+
+    private static string? Text(JsonObject obj, string name) =>
+        obj[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+
+    private static long? Integer(JsonObject obj, string name) =>
+        obj[name] is JsonValue v && v.TryGetValue<decimal>(out var d) ? (long)d : null;
+
+    private static decimal? Number(JsonObject obj, string name) =>
+        obj[name] is JsonValue v && v.TryGetValue<decimal>(out var d) ? d : null;
+}

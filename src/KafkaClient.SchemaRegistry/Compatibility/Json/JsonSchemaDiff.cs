@@ -52,6 +52,25 @@ public sealed class JsonSchemaDiff : ISchemaDiff
     /// <inheritdoc/>
     public string SchemaType => "JSON";
 
+    /// <summary>Checks that a text is a JSON Schema these rules can compare.</summary>
+    /// <param name="schema">The schema text.</param>
+    /// <exception cref="FormatException">It is not JSON, not a schema, or has a reference that points nowhere.</exception>
+    public static void Validate(string schema)
+    {
+        try
+        {
+            _ = JsonSchemaLoader.Load(schema);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new FormatException(ex.Message, ex);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new FormatException(ex.Message, ex);
+        }
+    }
+
     /// <inheritdoc/>
     /// <exception cref="FormatException">A schema is not valid JSON Schema.</exception>
     public SchemaComparison Compare(string original, string update)

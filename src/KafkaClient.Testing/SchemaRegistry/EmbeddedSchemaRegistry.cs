@@ -1,0 +1,364 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using KafkaClient.SchemaRegistry.Compatibility;
+using KafkaClient.Testing.SchemaRegistry;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace KafkaClient.Testing;
+
+/// <summary>Options of an <see cref="EmbeddedSchemaRegistry"/>, validated when it starts.</summary>
+public sealed class EmbeddedSchemaRegistryOptions
+{
+    /// <summary>Gets the loopback port to listen on; 0 (the default) picks a free one, 8081 is the registry's usual port.</summary>
+    public int Port { get; init; }
+
+    /// <summary>Gets the <c>user:password</c> that basic authentication requires, or null (the default) for no authentication.</summary>
+    public string? BasicAuthUserInfo { get; init; }
+
+    /// <summary>Gets the global compatibility level the registry starts with (default BACKWARD, as Confluent's).</summary>
+    public CompatibilityLevel DefaultCompatibility { get; init; } = CompatibilityLevel.Backward;
+}
+
+/// <summary>An in-process HTTP server on loopback that speaks Confluent Schema Registry's REST API, for tests and local runs.</summary>
+/// <remarks>
+/// <para>
+/// Confluent's .NET <c>CachedSchemaRegistryClient</c>, confluent-kafka-python and any other registry client work
+/// against <see cref="Url"/> unchanged: same paths, JSON bodies, content type and error codes (40401, 40402,
+/// 40403, 40408, 409, 42201, 42202, 42203...). Schemas live in memory; ids are global and stable and identical
+/// schemas share one. JSON Schema compatibility is enforced with Confluent's rules (see
+/// <see cref="KafkaClient.SchemaRegistry.Compatibility.Json.JsonSchemaDiff"/>); PROTOBUF and AVRO schemas are
+/// stored as text and not checked for compatibility yet.
+/// </para>
+/// <para>Thread-safe. Dispose to stop the server; clients then see connection errors, as with a registry that went down.</para>
+/// </remarks>
+public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
+{
+    private const string ContentType = "application/vnd.schemaregistry.v1+json";
+
+    private readonly WebApplication _app;
+    private readonly SchemaStore _store;
+    private readonly string? _expectedAuthorization;
+    private long _requests;
+
+    private EmbeddedSchemaRegistry(WebApplication app, SchemaStore store, string? expectedAuthorization)
+    {
+        _app = app;
+        _store = store;
+        _expectedAuthorization = expectedAuthorization;
+    }
+
+    /// <summary>Gets the registry's base URL, for example <c>http://127.0.0.1:8081</c>.</summary>
+    public string Url { get; private set; } = string.Empty;
+
+    /// <summary>Gets the number of HTTP requests served so far (to check that clients cache).</summary>
+    public long RequestCount => Interlocked.Read(ref _requests);
+
+    /// <summary>Starts a registry.</summary>
+    /// <param name="options">Port, authentication and default compatibility; null for the defaults.</param>
+    /// <param name="cancellationToken">Cancels starting.</param>
+    /// <returns>The running registry.</returns>
+    public static async Task<EmbeddedSchemaRegistry> StartAsync(EmbeddedSchemaRegistryOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new EmbeddedSchemaRegistryOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Port, 0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.Port, 65535);
+        if (options.BasicAuthUserInfo is { } userInfo && !userInfo.Contains(':', StringComparison.Ordinal))
+        {
+            throw new ArgumentException("BasicAuthUserInfo must be 'user:password'.", nameof(options));
+        }
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, options.Port));
+        var app = builder.Build();
+        var registry = new EmbeddedSchemaRegistry(
+            app,
+            new SchemaStore(options.DefaultCompatibility),
+            options.BasicAuthUserInfo is null ? null : "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(options.BasicAuthUserInfo)));
+        app.Run(registry.HandleAsync);
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        registry.Url = address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/');
+        return registry;
+    }
+
+    /// <summary>Stops the server.</summary>
+    /// <returns>A task that completes when the server has stopped.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private async Task HandleAsync(HttpContext http)
+    {
+        Interlocked.Increment(ref _requests);
+        JsonNode? answer;
+        var status = 200;
+        try
+        {
+            if (_expectedAuthorization is not null && http.Request.Headers.Authorization.ToString() != _expectedAuthorization)
+            {
+                http.Response.Headers.WWWAuthenticate = "Basic realm=\"SchemaRegistry\"";
+                throw new RegistryException(401, 401, "Unauthorized");
+            }
+
+            var segments = http.Request.Path.Value!.Trim('/').Split('/', StringSplitOptions.RemoveEmptyEntries).Select(Uri.UnescapeDataString).ToArray();
+            var body = HttpMethods.IsPost(http.Request.Method) || HttpMethods.IsPut(http.Request.Method)
+                ? await ReadBodyAsync(http.Request).ConfigureAwait(false)
+                : null;
+            answer = Route(http.Request.Method, segments, http.Request.Query, body, out var rawText);
+            if (rawText is not null)
+            {
+                http.Response.ContentType = ContentType;
+                await http.Response.WriteAsync(rawText).ConfigureAwait(false);
+                return;
+            }
+        }
+        catch (RegistryException ex)
+        {
+            status = ex.Status;
+            answer = new JsonObject { ["error_code"] = ex.ErrorCode, ["message"] = ex.Message };
+        }
+        catch (JsonException ex)
+        {
+            status = 422;
+            answer = new JsonObject { ["error_code"] = 422, ["message"] = $"Unrecognized request body: {ex.Message}" };
+        }
+
+        http.Response.StatusCode = status;
+        http.Response.ContentType = ContentType;
+        await http.Response.WriteAsync(answer?.ToJsonString() ?? "null").ConfigureAwait(false);
+    }
+
+    private static async Task<JsonObject> ReadBodyAsync(HttpRequest request)
+    {
+        using var reader = new StreamReader(request.Body, Encoding.UTF8);
+        var text = await reader.ReadToEndAsync().ConfigureAwait(false);
+        return string.IsNullOrWhiteSpace(text) ? [] : JsonNode.Parse(text) as JsonObject ?? throw new JsonException("The body is not a JSON object.");
+    }
+
+    private JsonNode? Route(string method, string[] path, IQueryCollection query, JsonObject? body, out string? rawText)
+    {
+        rawText = null;
+        bool Flag(string name) => string.Equals(query[name].ToString(), "true", StringComparison.OrdinalIgnoreCase);
+        var get = HttpMethods.IsGet(method);
+        var post = HttpMethods.IsPost(method);
+        var put = HttpMethods.IsPut(method);
+        var delete = HttpMethods.IsDelete(method);
+
+        switch (path)
+        {
+            case [] when get:
+                return new JsonObject();
+            case ["schemas", "types"] when get:
+                return new JsonArray(SchemaStore.SchemaTypes.Select(t => (JsonNode)t).ToArray());
+            case ["contexts"] when get:
+                return new JsonArray(".");
+            case ["schemas", "ids", var id] when get:
+                return SchemaBody(_store.ById(Id(id)));
+            case ["schemas", "ids", var id, "schema"] when get:
+                rawText = _store.ById(Id(id)).Schema;
+                return null;
+            case ["schemas", "ids", var id, "subjects"] when get:
+                return new JsonArray(_store.UsesOf(Id(id), Flag("deleted")).Select(u => (JsonNode)u.Subject).Distinct().ToArray());
+            case ["schemas", "ids", var id, "versions"] when get:
+                return new JsonArray(_store.UsesOf(Id(id), Flag("deleted")).Select(u => (JsonNode)new JsonObject { ["subject"] = u.Subject, ["version"] = u.Version }).ToArray());
+            case ["subjects"] when get:
+                return Strings(_store.Subjects(Flag("deleted"), query["subjectPrefix"].FirstOrDefault()));
+            case ["subjects", var subject] when post:
+            {
+                var (schema, version) = _store.Lookup(subject, SchemaType(body!), SchemaText(body!), References(body!), Flag("deleted"));
+                return VersionBody(subject, version, schema);
+            }
+
+            case ["subjects", var subject] when delete:
+                return Numbers(_store.DeleteSubject(subject, Flag("permanent")));
+            case ["subjects", var subject, "versions"] when get:
+                return Numbers(_store.Versions(subject, Flag("deleted")));
+            case ["subjects", var subject, "versions"] when post:
+            {
+                var (schema, _) = _store.Register(subject, SchemaType(body!), SchemaText(body!), References(body!));
+                return new JsonObject { ["id"] = schema.Id };
+            }
+
+            case ["subjects", var subject, "versions", var version] when get:
+            {
+                var found = _store.Version(subject, version, Flag("deleted"));
+                return VersionBody(subject, found.Version, found.Schema);
+            }
+
+            case ["subjects", var subject, "versions", var version, "schema"] when get:
+                rawText = _store.Version(subject, version, Flag("deleted")).Schema.Schema;
+                return null;
+            case ["subjects", var subject, "versions", var version, "referencedby"] when get:
+                return Numbers(_store.ReferencedBy(subject, version));
+            case ["subjects", var subject, "versions", var version] when delete:
+                return _store.DeleteVersion(subject, version, Flag("permanent"));
+            case ["compatibility", "subjects", var subject, "versions", .. var rest] when post && rest.Length <= 1:
+            {
+                var messages = _store.TestCompatibility(subject, rest.Length == 1 ? rest[0] : null, SchemaType(body!), SchemaText(body!), References(body!));
+                var result = new JsonObject { ["is_compatible"] = messages.Count == 0 };
+                if (Flag("verbose"))
+                {
+                    result["messages"] = Strings(messages);
+                }
+
+                return result;
+            }
+
+            case ["config"] when get:
+                return ConfigBody(_store.Config(null, true)!.Value, "compatibilityLevel");
+            case ["config"] when put:
+                return SetConfig(null, body!);
+            case ["config", var subject] when get:
+                return ConfigBody(
+                    _store.Config(subject, Flag("defaultToGlobal"))
+                        ?? throw new RegistryException(404, 40408, $"Subject '{subject}' does not have subject-level compatibility configured"),
+                    "compatibilityLevel");
+            case ["config", var subject] when put:
+                return SetConfig(subject, body!);
+            case ["config", var subject] when delete:
+                var previous = _store.DeleteConfig(subject) ?? throw new RegistryException(404, 40408, $"Subject '{subject}' does not have subject-level compatibility configured");
+                return new JsonObject { ["compatibilityLevel"] = previous.ToWireName() };
+            case ["mode"] when get:
+                return new JsonObject { ["mode"] = _store.Mode(null, true) };
+            case ["mode"] when put:
+                return SetMode(null, body!);
+            case ["mode", var subject] when get:
+                return new JsonObject
+                {
+                    ["mode"] = _store.Mode(subject, Flag("defaultToGlobal"))
+                        ?? throw new RegistryException(404, 40409, $"Subject '{subject}' does not have subject-level mode configured"),
+                };
+            case ["mode", var subject] when put:
+                return SetMode(subject, body!);
+            case ["mode", var subject] when delete:
+                return new JsonObject
+                {
+                    ["mode"] = _store.DeleteMode(subject) ?? throw new RegistryException(404, 40409, $"Subject '{subject}' does not have subject-level mode configured"),
+                };
+            default:
+                // What a registry without the endpoint (associations, exporters, ...) answers.
+                throw new RegistryException(404, 404, "HTTP 404 Not Found");
+        }
+    }
+
+    private JsonObject SetConfig(string? subject, JsonObject body)
+    {
+        CompatibilityLevel? level = null;
+        CompatibilityPolicy? policy = null;
+        if (body["compatibility"] is { } requested)
+        {
+            level = CompatibilityLevels.TryParse(requested.GetValue<string>(), out var parsed)
+                ? parsed
+                : throw new RegistryException(422, 42203, "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive");
+        }
+
+        if (body["compatibilityPolicy"] is { } requestedPolicy)
+        {
+            policy = requestedPolicy.GetValue<string>().ToUpperInvariant() switch
+            {
+                "STRICT" => CompatibilityPolicy.Strict,
+                "LENIENT" => CompatibilityPolicy.Lenient,
+                _ => throw new RegistryException(422, 42203, "Invalid compatibility policy. Valid values are STRICT and LENIENT"),
+            };
+        }
+
+        if (level is null && policy is null)
+        {
+            throw new RegistryException(422, 42203, "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive");
+        }
+
+        _store.SetConfig(subject, level, policy);
+        return ConfigBody(_store.Config(subject, true)!.Value, "compatibility");
+    }
+
+    private JsonObject SetMode(string? subject, JsonObject body)
+    {
+        var mode = body["mode"]?.GetValue<string>()?.ToUpperInvariant();
+        if (mode is not ("READWRITE" or "READONLY" or "IMPORT"))
+        {
+            throw new RegistryException(422, 42204, "Invalid mode. Valid values are READWRITE, READONLY and IMPORT");
+        }
+
+        _store.SetMode(subject, mode);
+        return new JsonObject { ["mode"] = mode };
+    }
+
+    private static JsonObject ConfigBody((CompatibilityLevel Level, CompatibilityPolicy Policy) config, string name)
+    {
+        var body = new JsonObject { [name] = config.Level.ToWireName() };
+        if (config.Policy == CompatibilityPolicy.Lenient)
+        {
+            body["compatibilityPolicy"] = "LENIENT";
+        }
+
+        return body;
+    }
+
+    private static JsonObject SchemaBody(StoredSchema schema)
+    {
+        var body = new JsonObject { ["schema"] = schema.Schema };
+        AddTypeAndReferences(body, schema);
+        return body;
+    }
+
+    private static JsonObject VersionBody(string subject, int version, StoredSchema schema)
+    {
+        var body = new JsonObject
+        {
+            ["subject"] = subject,
+            ["version"] = version,
+            ["id"] = schema.Id,
+            ["schema"] = schema.Schema,
+        };
+        AddTypeAndReferences(body, schema);
+        return body;
+    }
+
+    private static void AddTypeAndReferences(JsonObject body, StoredSchema schema)
+    {
+        if (schema.SchemaType != "AVRO")
+        {
+            body["schemaType"] = schema.SchemaType;
+        }
+
+        if (schema.References.Count > 0)
+        {
+            body["references"] = new JsonArray(schema.References
+                .Select(r => (JsonNode)new JsonObject { ["name"] = r.Name, ["subject"] = r.Subject, ["version"] = r.Version })
+                .ToArray());
+        }
+    }
+
+    private static string SchemaType(JsonObject body) => body["schemaType"]?.GetValue<string>()?.ToUpperInvariant() ?? "AVRO";
+
+    private static string SchemaText(JsonObject body) =>
+        body["schema"]?.GetValue<string>() ?? throw new RegistryException(422, 42201, "Empty schema");
+
+    private static List<SchemaReference> References(JsonObject body) =>
+        body["references"] is JsonArray references
+            ? references.Select(r => new SchemaReference(
+                r!["name"]!.GetValue<string>(),
+                r["subject"]!.GetValue<string>(),
+                r["version"]!.GetValue<int>())).ToList()
+            : [];
+
+    private static int Id(string text) =>
+        int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
+            ? id
+            : throw new RegistryException(404, 40403, $"Schema {text} not found");
+
+    private static JsonArray Strings(IEnumerable<string> values) => new(values.Select(v => (JsonNode)v).ToArray());
+
+    private static JsonArray Numbers(IEnumerable<int> values) => new(values.Select(v => (JsonNode)v).ToArray());
+}

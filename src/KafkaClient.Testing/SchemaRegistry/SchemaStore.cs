@@ -1,0 +1,440 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using KafkaClient.SchemaRegistry.Compatibility;
+using KafkaClient.SchemaRegistry.Compatibility.Json;
+
+namespace KafkaClient.Testing.SchemaRegistry;
+
+internal sealed record SchemaReference(string Name, string Subject, int Version);
+
+internal sealed record StoredSchema(int Id, string SchemaType, string Schema, IReadOnlyList<SchemaReference> References);
+
+internal sealed class SubjectVersion(int version, StoredSchema schema)
+{
+    public int Version { get; } = version;
+
+    public StoredSchema Schema { get; } = schema;
+
+    public bool Deleted { get; set; }
+}
+
+/// <summary>A registry error with Confluent's HTTP status and error code.</summary>
+internal sealed class RegistryException(int status, int errorCode, string message) : Exception(message)
+{
+    public int Status { get; } = status;
+
+    public int ErrorCode { get; } = errorCode;
+}
+
+/// <summary>The registry's state: schemas with global ids, subjects with versions, configs and modes. Thread-safe (one lock).</summary>
+internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
+{
+    public static readonly string[] SchemaTypes = ["JSON", "PROTOBUF", "AVRO"];
+
+    private readonly Lock _gate = new();
+    private readonly Dictionary<int, StoredSchema> _byId = [];
+    private readonly Dictionary<string, StoredSchema> _byContent = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<SubjectVersion>> _subjects = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, CompatibilityLevel> _subjectCompatibility = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, CompatibilityPolicy> _subjectPolicy = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _subjectMode = new(StringComparer.Ordinal);
+    private CompatibilityLevel _globalCompatibility = defaultCompatibility;
+    private CompatibilityPolicy _globalPolicy = CompatibilityPolicy.Strict;
+    private string _globalMode = "READWRITE";
+    private int _nextId = 1;
+
+    public (StoredSchema Schema, int Version) Register(string subject, string schemaType, string schema, IReadOnlyList<SchemaReference> references)
+    {
+        Validate(schemaType, schema);
+        lock (_gate)
+        {
+            var mode = _subjectMode.GetValueOrDefault(subject, _globalMode);
+            if (mode == "READONLY")
+            {
+                throw new RegistryException(422, 42205, $"Subject {subject} is in read-only mode");
+            }
+
+            var key = ContentKey(schemaType, schema, references);
+            var versions = _subjects.GetValueOrDefault(subject);
+            var live = versions?.Where(v => !v.Deleted).ToList() ?? [];
+            var existing = live.FirstOrDefault(v => ContentKey(v.Schema.SchemaType, v.Schema.Schema, v.Schema.References) == key);
+            if (existing is not null)
+            {
+                return (existing.Schema, existing.Version);
+            }
+
+            foreach (var reference in references)
+            {
+                _ = Version(reference.Subject, reference.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), includeDeleted: false, forReference: true);
+            }
+
+            var level = _subjectCompatibility.GetValueOrDefault(subject, _globalCompatibility);
+            var previous = live.OrderByDescending(v => v.Version).ToList();
+            if (mode != "IMPORT")
+            {
+                var messages = Check(subject, schemaType, schema, level, previous);
+                if (messages.Count > 0)
+                {
+                    var details = string.Join(", ", messages.Append($"{{oldSchemaVersion: {previous[0].Version}}}").Append($"{{compatibility: '{level.ToWireName()}'}}"));
+                    throw new RegistryException(409, 409, $"Schema being registered is incompatible with an earlier schema for subject \"{subject}\", details: [{details}]");
+                }
+            }
+
+            if (!_byContent.TryGetValue(key, out var stored))
+            {
+                stored = new StoredSchema(_nextId++, schemaType, schema, references);
+                _byContent[key] = stored;
+                _byId[stored.Id] = stored;
+            }
+
+            if (versions is null)
+            {
+                versions = [];
+                _subjects[subject] = versions;
+            }
+
+            var version = versions.Count == 0 ? 1 : versions.Max(v => v.Version) + 1;
+            versions.Add(new SubjectVersion(version, stored));
+            return (stored, version);
+        }
+    }
+
+    public IReadOnlyList<string> TestCompatibility(string subject, string? version, string schemaType, string schema, IReadOnlyList<SchemaReference> references)
+    {
+        lock (_gate)
+        {
+            Validate(schemaType, schema);
+            var level = _subjectCompatibility.GetValueOrDefault(subject, _globalCompatibility);
+            List<SubjectVersion> against;
+            if (version is null)
+            {
+                against = (_subjects.GetValueOrDefault(subject) ?? []).Where(v => !v.Deleted).OrderByDescending(v => v.Version).ToList();
+            }
+            else
+            {
+                against = [Version(subject, version, includeDeleted: false)];
+                level = level switch
+                {
+                    CompatibilityLevel.BackwardTransitive => CompatibilityLevel.Backward,
+                    CompatibilityLevel.ForwardTransitive => CompatibilityLevel.Forward,
+                    CompatibilityLevel.FullTransitive => CompatibilityLevel.Full,
+                    _ => level,
+                };
+            }
+
+            _ = references;
+            return Check(subject, schemaType, schema, level, against);
+        }
+    }
+
+    public (StoredSchema Schema, int Version) Lookup(string subject, string schemaType, string schema, IReadOnlyList<SchemaReference> references, bool includeDeleted)
+    {
+        lock (_gate)
+        {
+            var versions = Subject(subject, includeDeleted);
+            var key = ContentKey(schemaType, schema, references);
+            var match = versions.Where(v => includeDeleted || !v.Deleted)
+                .FirstOrDefault(v => ContentKey(v.Schema.SchemaType, v.Schema.Schema, v.Schema.References) == key);
+            return match is null
+                ? throw new RegistryException(404, 40403, "Schema not found")
+                : (match.Schema, match.Version);
+        }
+    }
+
+    public StoredSchema ById(int id)
+    {
+        lock (_gate)
+        {
+            return _byId.TryGetValue(id, out var schema) ? schema : throw new RegistryException(404, 40403, $"Schema {id} not found");
+        }
+    }
+
+    public IReadOnlyList<(string Subject, int Version)> UsesOf(int id, bool includeDeleted)
+    {
+        lock (_gate)
+        {
+            _ = ById(id);
+            return _subjects.SelectMany(s => s.Value.Where(v => v.Schema.Id == id && (includeDeleted || !v.Deleted)).Select(v => (s.Key, v.Version))).ToList();
+        }
+    }
+
+    public IReadOnlyList<string> Subjects(bool includeDeleted, string? prefix)
+    {
+        lock (_gate)
+        {
+            return _subjects.Where(s => s.Value.Any(v => includeDeleted || !v.Deleted))
+                .Select(s => s.Key)
+                .Where(s => prefix is null || s.StartsWith(prefix, StringComparison.Ordinal))
+                .Order(StringComparer.Ordinal)
+                .ToList();
+        }
+    }
+
+    public IReadOnlyList<int> Versions(string subject, bool includeDeleted)
+    {
+        lock (_gate)
+        {
+            return Subject(subject, includeDeleted).Where(v => includeDeleted || !v.Deleted).Select(v => v.Version).Order().ToList();
+        }
+    }
+
+    public SubjectVersion Version(string subject, string version, bool includeDeleted, bool forReference = false)
+    {
+        lock (_gate)
+        {
+            List<SubjectVersion> versions;
+            try
+            {
+                versions = Subject(subject, includeDeleted);
+            }
+            catch (RegistryException) when (forReference)
+            {
+                throw new RegistryException(422, 42201, $"Invalid schema reference: subject {subject} not found");
+            }
+
+            var candidates = versions.Where(v => includeDeleted || !v.Deleted).ToList();
+            SubjectVersion? match;
+            if (version is "latest" or "-1")
+            {
+                match = candidates.MaxBy(v => v.Version);
+            }
+            else if (int.TryParse(version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) && number > 0)
+            {
+                match = candidates.FirstOrDefault(v => v.Version == number);
+            }
+            else
+            {
+                throw new RegistryException(422, 42202, $"The specified version '{version}' is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\"");
+            }
+
+            return match ?? throw (forReference
+                ? new RegistryException(422, 42201, $"Invalid schema reference: version {version} of subject {subject} not found")
+                : new RegistryException(404, 40402, $"Version {version} not found."));
+        }
+    }
+
+    public IReadOnlyList<int> ReferencedBy(string subject, string version)
+    {
+        lock (_gate)
+        {
+            var target = Version(subject, version, includeDeleted: false);
+            return ReferrersOf(subject, target.Version);
+        }
+    }
+
+    public IReadOnlyList<int> DeleteSubject(string subject, bool permanent)
+    {
+        lock (_gate)
+        {
+            var versions = Subject(subject, includeDeleted: true);
+            if (permanent)
+            {
+                if (versions.Any(v => !v.Deleted))
+                {
+                    throw new RegistryException(404, 40405, $"Subject '{subject}' was not deleted first before being permanently deleted");
+                }
+
+                _subjects.Remove(subject);
+                _subjectCompatibility.Remove(subject);
+                _subjectMode.Remove(subject);
+                return versions.Select(v => v.Version).Order().ToList();
+            }
+
+            if (versions.All(v => v.Deleted))
+            {
+                throw new RegistryException(404, 40404, $"Subject '{subject}' was soft deleted.Set permanent=true to delete permanently");
+            }
+
+            var live = versions.Where(v => !v.Deleted).ToList();
+            if (live.FirstOrDefault(v => ReferrersOf(subject, v.Version).Count > 0) is { } referenced)
+            {
+                throw new RegistryException(422, 42206, $"One or more references exist to the schema {{magic=1,keytype=SCHEMA,subject={subject},version={referenced.Version}}}.");
+            }
+
+            live.ForEach(v => v.Deleted = true);
+            return live.Select(v => v.Version).Order().ToList();
+        }
+    }
+
+    public int DeleteVersion(string subject, string version, bool permanent)
+    {
+        lock (_gate)
+        {
+            var versions = Subject(subject, includeDeleted: true);
+            var target = Version(subject, version, includeDeleted: true);
+            if (permanent)
+            {
+                if (!target.Deleted)
+                {
+                    throw new RegistryException(404, 40407, $"Subject '{subject}' Version {target.Version} was not deleted first before being permanently deleted");
+                }
+
+                versions.Remove(target);
+                if (versions.Count == 0)
+                {
+                    _subjects.Remove(subject);
+                }
+
+                return target.Version;
+            }
+
+            if (target.Deleted)
+            {
+                throw new RegistryException(404, 40406, $"Subject '{subject}' Version {target.Version} was soft deleted.Set permanent=true to delete permanently");
+            }
+
+            if (ReferrersOf(subject, target.Version).Count > 0)
+            {
+                throw new RegistryException(422, 42206, $"One or more references exist to the schema {{magic=1,keytype=SCHEMA,subject={subject},version={target.Version}}}.");
+            }
+
+            target.Deleted = true;
+            return target.Version;
+        }
+    }
+
+    public (CompatibilityLevel Level, CompatibilityPolicy Policy)? Config(string? subject, bool defaultToGlobal)
+    {
+        lock (_gate)
+        {
+            if (subject is null || defaultToGlobal && !_subjectCompatibility.ContainsKey(subject))
+            {
+                return (_globalCompatibility, _globalPolicy);
+            }
+
+            return _subjectCompatibility.TryGetValue(subject, out var level)
+                ? (level, _subjectPolicy.GetValueOrDefault(subject, _globalPolicy))
+                : null;
+        }
+    }
+
+    public void SetConfig(string? subject, CompatibilityLevel? level, CompatibilityPolicy? policy)
+    {
+        lock (_gate)
+        {
+            if (subject is null)
+            {
+                _globalCompatibility = level ?? _globalCompatibility;
+                _globalPolicy = policy ?? _globalPolicy;
+                return;
+            }
+
+            _subjectCompatibility[subject] = level ?? _subjectCompatibility.GetValueOrDefault(subject, _globalCompatibility);
+            if (policy is { } p)
+            {
+                _subjectPolicy[subject] = p;
+            }
+        }
+    }
+
+    public CompatibilityLevel? DeleteConfig(string subject)
+    {
+        lock (_gate)
+        {
+            _subjectPolicy.Remove(subject);
+            return _subjectCompatibility.Remove(subject, out var level) ? level : null;
+        }
+    }
+
+    public string? Mode(string? subject, bool defaultToGlobal)
+    {
+        lock (_gate)
+        {
+            return subject is null || (defaultToGlobal && !_subjectMode.ContainsKey(subject)) ? _globalMode : _subjectMode.GetValueOrDefault(subject);
+        }
+    }
+
+    public void SetMode(string? subject, string mode)
+    {
+        lock (_gate)
+        {
+            if (subject is null)
+            {
+                _globalMode = mode;
+            }
+            else
+            {
+                _subjectMode[subject] = mode;
+            }
+        }
+    }
+
+    public string? DeleteMode(string subject)
+    {
+        lock (_gate)
+        {
+            return _subjectMode.Remove(subject, out var mode) ? mode : null;
+        }
+    }
+
+    /// <summary>Checks the schema is well formed for its type; only JSON Schema is parsed, other types are kept as text.</summary>
+    public static void Validate(string schemaType, string schema)
+    {
+        if (!SchemaTypes.Contains(schemaType))
+        {
+            throw new RegistryException(422, 42201, $"Invalid schema type {schemaType}");
+        }
+
+        if (string.IsNullOrWhiteSpace(schema))
+        {
+            throw new RegistryException(422, 42201, "Empty schema");
+        }
+
+        if (schemaType == "JSON")
+        {
+            try
+            {
+                JsonSchemaDiff.Validate(schema);
+            }
+            catch (FormatException ex)
+            {
+                throw new RegistryException(422, 42201, $"Invalid schema {schema}, details: {ex.Message}");
+            }
+        }
+    }
+
+    private List<string> Check(string subject, string schemaType, string schema, CompatibilityLevel level, List<SubjectVersion> previousNewestFirst)
+    {
+        var sameType = previousNewestFirst.Where(v => v.Schema.SchemaType == schemaType).Select(v => v.Schema.Schema).ToList();
+        if (schemaType != "JSON" || level == CompatibilityLevel.None)
+        {
+            // Protobuf and Avro compatibility rules are not implemented by the embedded registry: not checked.
+            return [];
+        }
+
+        var policy = _subjectPolicy.GetValueOrDefault(subject, _globalPolicy);
+        return CompatibilityChecker.Check(new JsonSchemaDiff(policy), level, schema, sameType).ToList();
+    }
+
+    private List<SubjectVersion> Subject(string subject, bool includeDeleted)
+    {
+        return _subjects.TryGetValue(subject, out var versions) && versions.Any(v => includeDeleted || !v.Deleted)
+            ? versions
+            : throw new RegistryException(404, 40401, $"Subject '{subject}' not found.");
+    }
+
+    private List<int> ReferrersOf(string subject, int version) =>
+        _byId.Values.Where(s => s.References.Any(r => r.Subject == subject && r.Version == version))
+            .Where(s => _subjects.Values.Any(vs => vs.Any(v => !v.Deleted && v.Schema.Id == s.Id)))
+            .Select(s => s.Id)
+            .Order()
+            .ToList();
+
+    private static string ContentKey(string schemaType, string schema, IReadOnlyList<SchemaReference> references)
+    {
+        var canonical = schema.Trim();
+        if (schemaType == "JSON")
+        {
+            try
+            {
+                canonical = JsonNode.Parse(schema)?.ToJsonString() ?? canonical;
+            }
+            catch (JsonException)
+            {
+                // Left as text; validation reports it.
+            }
+        }
+
+        return $"{schemaType}\n{canonical}\n{string.Join(";", references.Select(r => $"{r.Name}={r.Subject}:{r.Version}"))}";
+    }
+}

@@ -17,16 +17,37 @@ namespace KafkaClient.IntegrationTests;
 public sealed class KafkaFixture : IAsyncLifetime
 {
     private EmbeddedKafkaCluster? _embedded;
+    private EmbeddedSchemaRegistry? _registry;
     private KafkaContainer? _container;
 
     public string BootstrapServers { get; private set; } = string.Empty;
 
     public string Mode { get; private set; } = string.Empty;
 
+    /// <summary>Gets the Schema Registry URL: <c>SCHEMA_REGISTRY_URL</c> if set, else the embedded registry's.</summary>
+    public string SchemaRegistryUrl { get; private set; } = string.Empty;
+
+    /// <summary>Gets the embedded registry, or null when an external one is used.</summary>
+    public EmbeddedSchemaRegistry? EmbeddedRegistry => _registry;
+
+    public Confluent.SchemaRegistry.CachedSchemaRegistryClient RegistryClient() =>
+        new(new Confluent.SchemaRegistry.SchemaRegistryConfig { Url = SchemaRegistryUrl, RequestTimeoutMs = 5000, MaxRetries = 1 });
+
     public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
 
     public async Task InitializeAsync()
     {
+        var registryUrl = Environment.GetEnvironmentVariable("SCHEMA_REGISTRY_URL");
+        if (!string.IsNullOrWhiteSpace(registryUrl))
+        {
+            SchemaRegistryUrl = registryUrl;
+        }
+        else
+        {
+            _registry = await EmbeddedSchemaRegistry.StartAsync();
+            SchemaRegistryUrl = _registry.Url;
+        }
+
         var external = Environment.GetEnvironmentVariable("KAFKA_BOOTSTRAP_SERVERS");
         if (!string.IsNullOrWhiteSpace(external))
         {
@@ -50,6 +71,11 @@ public sealed class KafkaFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        if (_registry is not null)
+        {
+            await _registry.DisposeAsync();
+        }
+
         if (_embedded is not null)
         {
             await _embedded.DisposeAsync();

@@ -9,9 +9,11 @@ namespace KafkaClient.IntegrationTests;
 /// </remarks>
 public sealed class RequiresToolFactAttribute : FactAttribute
 {
-    public RequiresToolFactAttribute(string tool, string debianPackage)
+    public RequiresToolFactAttribute(string tool, string debianPackage, string? pythonModule = null)
     {
-        if (Environment.GetEnvironmentVariable("CI") != "true" && ExternalTool.Find(tool) is null)
+        var missing = ExternalTool.Find(tool) is null
+            || (pythonModule is not null && !ExternalTool.PythonHas(tool, pythonModule));
+        if (Environment.GetEnvironmentVariable("CI") != "true" && missing)
         {
             Skip = $"'{tool}' is not installed (apt-get install {debianPackage}); CI installs it and runs this test.";
         }
@@ -20,11 +22,18 @@ public sealed class RequiresToolFactAttribute : FactAttribute
 
 internal static class ExternalTool
 {
-    public static string? Find(string tool) =>
+    public static string? Find(string tool) => Path.IsPathRooted(tool) ? (File.Exists(tool) ? tool : null) :
         (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .Select(dir => Path.Combine(dir, tool))
             .FirstOrDefault(File.Exists);
+
+    public static bool PythonHas(string python, string module)
+    {
+        using var process = Process.Start(new ProcessStartInfo(python, ["-c", $"import {module}"]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        process.WaitForExit(30_000);
+        return process.HasExited && process.ExitCode == 0;
+    }
 
     /// <summary>Runs a program to completion and returns its standard output; throws with its error output on failure.</summary>
     public static async Task<string> RunAsync(string tool, IEnumerable<string> arguments, string? standardInput = null, TimeSpan? timeout = null)

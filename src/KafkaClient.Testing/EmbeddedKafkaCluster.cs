@@ -20,7 +20,7 @@ namespace KafkaClient.Testing;
 /// </list>
 /// <para>By default the controller is broker 1 and the group initial rebalance delay is zero, so admin metadata calls and group joins are fast.</para>
 /// </remarks>
-public sealed unsafe class EmbeddedKafkaCluster : IDisposable, IAsyncDisposable
+public sealed unsafe class EmbeddedKafkaCluster : ITopicAdmin, IDisposable, IAsyncDisposable
 {
     private const int ProducerType = 0;
 
@@ -28,6 +28,7 @@ public sealed unsafe class EmbeddedKafkaCluster : IDisposable, IAsyncDisposable
     private readonly Lock _gate = new();
     private nint _client;
     private nint _cluster;
+    private IAdminClient? _metadata;
 
     private EmbeddedKafkaCluster(Librdkafka.Functions api, nint client, nint cluster, int brokerCount)
     {
@@ -190,9 +191,59 @@ public sealed unsafe class EmbeddedKafkaCluster : IDisposable, IAsyncDisposable
         }
     }
 
+    /// <inheritdoc/>
+    /// <exception cref="NotSupportedException">Topic configs were given: the embedded cluster does not keep them.</exception>
+    Task ITopicAdmin.CreateTopicAsync(string name, int partitions, short replicationFactor, IReadOnlyDictionary<string, string>? configs, CancellationToken cancellationToken)
+    {
+        if (configs is { Count: > 0 })
+        {
+            throw new NotSupportedException($"The embedded cluster does not keep topic configs ({string.Join(", ", configs.Keys)}); create the topic without them.");
+        }
+
+        CreateTopic(name, partitions, replicationFactor < 1 ? 1 : replicationFactor);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<string>> ListTopicsAsync(CancellationToken cancellationToken = default) =>
+        Task.Run<IReadOnlyList<string>>(
+            () => Metadata().GetMetadata(TimeSpan.FromSeconds(10)).Topics.Select(t => t.Topic).Order(StringComparer.Ordinal).ToList(),
+            cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<TopicDescription> DescribeTopicAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        return Task.Run(() => TopicAdmin.Describe(Metadata(), name, TimeSpan.FromSeconds(10)), cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    Task ITopicAdmin.DeleteTopicAsync(string name, CancellationToken cancellationToken)
+    {
+        DeleteTopic(name);
+        return Task.CompletedTask;
+    }
+
+    private IAdminClient Metadata()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_cluster == 0, this);
+            return _metadata ??= new AdminClientBuilder(new AdminClientConfig { BootstrapServers = BootstrapServers }).Build();
+        }
+    }
+
     /// <summary>Stops the brokers; connected clients see the cluster go away.</summary>
     public void Dispose()
     {
+        IAdminClient? metadata;
+        lock (_gate)
+        {
+            metadata = _metadata;
+            _metadata = null;
+        }
+
+        metadata?.Dispose();
         nint cluster, client;
         lock (_gate)
         {

@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Confluent.Kafka;
+using Confluent.SchemaRegistry;
+using KafkaClient.IntegrationTests.SchemaRegistry;
+using KafkaClient.SchemaRegistry.Json;
+
+namespace KafkaClient.IntegrationTests.Testing;
+
+/// <summary>The local dev stack, run as users run it: a separate process on fixed ports, stopped by SIGTERM.</summary>
+public class DevStackTests
+{
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    [Fact]
+    public async Task Serves_kafka_and_the_registry_on_the_given_ports_until_sigterm()
+    {
+        var kafkaPort = FreePort();
+        var registryPort = FreePort();
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "KafkaClient.DevStack.dll"), "--kafka-port", $"{kafkaPort}", "--registry-port", $"{registryPort}"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var stack = Process.Start(start)!;
+        var output = new List<string>();
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        stack.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+
+            lock (output)
+            {
+                output.Add(e.Data);
+            }
+
+            if (e.Data.StartsWith("Ready.", StringComparison.Ordinal))
+            {
+                ready.TrySetResult();
+            }
+        };
+        stack.BeginOutputReadLine();
+        try
+        {
+            await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Contains(output, l => l.Contains($"localhost:{kafkaPort}", StringComparison.Ordinal));
+            Assert.Contains(output, l => l.Contains($"http://localhost:{registryPort}", StringComparison.Ordinal));
+
+            // Code written for a docker-compose setup: bootstrap localhost:<port>, registry http://localhost:<port>.
+            var bootstrap = $"localhost:{kafkaPort}";
+            using var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = $"http://localhost:{registryPort}" });
+            await using (var producer = new SerializingProducerBuilder<string, User>(new ProducerConfig { BootstrapServers = bootstrap })
+                .SetValueSerializer(new JsonSchemaSerializer<User>(registry, User.Schema, jsonOptions: User.Json))
+                .Build())
+            {
+                await producer.ProduceAsync("dev-users", "ann", new User("ann", 3, "red"));
+            }
+
+            await using var consumer = new DeserializingConsumerBuilder<string, User>(new ConsumerConfig { BootstrapServers = bootstrap, GroupId = "dev", AutoOffsetReset = AutoOffsetReset.Earliest })
+                .SetValueDeserializer(new JsonSchemaDeserializer<User>(registry, jsonOptions: User.Json))
+                .Build();
+            consumer.Subscribe("dev-users");
+            Assert.Equal("ann", (await consumer.PollAsync(TimeSpan.FromSeconds(30)))!.Message.Value.Name);
+            Assert.Contains("dev-users-value", await registry.GetAllSubjectsAsync());
+        }
+        finally
+        {
+            if (!stack.HasExited)
+            {
+                using var kill = Process.Start("kill", ["-TERM", $"{stack.Id}"])!;
+                await kill.WaitForExitAsync();
+            }
+        }
+
+        using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await stack.WaitForExitAsync(exit.Token);
+        Assert.Equal(0, stack.ExitCode);
+        Assert.Contains("Stopping.", output);
+    }
+
+    [Fact]
+    public async Task A_taken_port_is_reported_and_the_stack_exits_non_zero()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "KafkaClient.DevStack.dll"), "--kafka-port", $"{port}", "--registry-port", $"{FreePort()}"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var stack = Process.Start(start)!;
+        var error = await stack.StandardError.ReadToEndAsync();
+        await stack.WaitForExitAsync();
+
+        Assert.Equal(1, stack.ExitCode);
+        Assert.Contains($"Kafka port {port} is not free", error, StringComparison.Ordinal);
+    }
+}

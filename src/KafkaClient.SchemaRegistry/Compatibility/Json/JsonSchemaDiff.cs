@@ -37,7 +37,8 @@ public sealed class JsonSchemaDiff : ISchemaDiff
     /// <summary>The changes that the LENIENT policy also accepts: it treats open content models as closed to unknown writers.</summary>
     public static readonly IReadOnlySet<string> LenientOnlyChanges = new HashSet<string>(StringComparer.Ordinal)
     {
-        "OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL", "ADDITIONAL_PROPERTIES_REMOVED", "ADDITIONAL_PROPERTIES_NARROWED",
+        "OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL", "REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_OPEN_CONTENT_MODEL",
+        "ADDITIONAL_PROPERTIES_REMOVED", "ADDITIONAL_PROPERTIES_NARROWED",
     };
 
     private readonly bool _lenient;
@@ -65,7 +66,7 @@ public sealed class JsonSchemaDiff : ISchemaDiff
         {
             throw new FormatException(ex.Message, ex);
         }
-        catch (InvalidOperationException ex)
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or KeyNotFoundException)
         {
             throw new FormatException(ex.Message, ex);
         }
@@ -474,7 +475,8 @@ public sealed class JsonSchemaDiff : ISchemaDiff
                 {
                     ctx.Add(after.Kind == SchemaKind.Empty
                         ? "PROPERTY_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL"
-                        : update.Required.Contains(name) ? "REQUIRED_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL" : "OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL");
+                        : !update.Required.Contains(name) ? "OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL"
+                        : after.HasDefault ? "REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_OPEN_CONTENT_MODEL" : "REQUIRED_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL");
                 }
                 else
                 {

@@ -1,0 +1,43 @@
+using System.Diagnostics;
+
+namespace KafkaClient.IntegrationTests.Testing;
+
+/// <summary>The samples (whose code the README shows) run as a user runs them, on their own embedded stack.</summary>
+public class SamplesTests
+{
+    private static async Task<(int ExitCode, string Output)> RunAsync(string assembly)
+    {
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, assembly)])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment.Remove("KAFKA_BOOTSTRAP_SERVERS");
+        start.Environment.Remove("SCHEMA_REGISTRY_URL");
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        await process.WaitForExitAsync(limit.Token);
+        return (process.ExitCode, await output + await error);
+    }
+
+    [Fact]
+    public async Task Quickstart_produces_and_consumes_nine_messages()
+    {
+        var (exitCode, output) = await RunAsync("Quickstart.dll");
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("Quickstart done: 9 produced, 9 consumed.", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Json_walkthrough_produces_consumes_and_is_refused_an_incompatible_schema()
+    {
+        var (exitCode, output) = await RunAsync("JsonWalkthrough.dll");
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("User record carol successfully produced to user_json", output, StringComparison.Ordinal);
+        Assert.Contains("User record bob: name: bob, favorite_number: 42", output, StringComparison.Ordinal);
+        Assert.Contains("Refused as expected: Schema being registered is incompatible with an earlier schema for subject \"user_json-value\"", output, StringComparison.Ordinal);
+        Assert.Contains("compatibility: 'BACKWARD'", output, StringComparison.Ordinal);
+    }
+}

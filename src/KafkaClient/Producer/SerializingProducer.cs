@@ -327,6 +327,9 @@ public sealed class SerializingProducer<TKey, TValue> : IDisposable, IAsyncDispo
 
     private async Task SendWhenSerializedAsync(Task previous, Delivery delivery, Task<byte[]> keyTask, Task<byte[]> valueTask, CancellationToken cancellationToken)
     {
+        // The outcome is reported only after this message stops counting as deferred, so that a caller
+        // who sees the failure also sees an accurate InFlight.
+        Action? report = null;
         try
         {
             await previous.ConfigureAwait(false);
@@ -337,7 +340,7 @@ public sealed class SerializingProducer<TKey, TValue> : IDisposable, IAsyncDispo
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                delivery.Fail(SerializationException.Create(MessageComponentType.Key, delivery.Topic, ex));
+                report = () => delivery.Fail(SerializationException.Create(MessageComponentType.Key, delivery.Topic, ex));
                 return;
             }
 
@@ -347,7 +350,7 @@ public sealed class SerializingProducer<TKey, TValue> : IDisposable, IAsyncDispo
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                delivery.Fail(SerializationException.Create(MessageComponentType.Value, delivery.Topic, ex));
+                report = () => delivery.Fail(SerializationException.Create(MessageComponentType.Value, delivery.Topic, ex));
                 return;
             }
 
@@ -355,7 +358,7 @@ public sealed class SerializingProducer<TKey, TValue> : IDisposable, IAsyncDispo
             {
                 if (Volatile.Read(ref _disposed) != 0)
                 {
-                    delivery.Complete(new Error(ErrorCode.Local_PurgeQueue, "The producer was disposed before this message's serialization finished."), delivery.Partition, Offset.Unset, PersistenceStatus.NotPersisted, Timestamp.Default);
+                    report = () => delivery.Complete(new Error(ErrorCode.Local_PurgeQueue, "The producer was disposed before this message's serialization finished."), delivery.Partition, Offset.Unset, PersistenceStatus.NotPersisted, Timestamp.Default);
                     return;
                 }
 
@@ -370,14 +373,14 @@ public sealed class SerializingProducer<TKey, TValue> : IDisposable, IAsyncDispo
                 }
                 catch (Exception ex)
                 {
-                    delivery.Fail(ex);
+                    report = () => delivery.Fail(ex);
                     return;
                 }
             }
         }
         catch (OperationCanceledException ex)
         {
-            delivery.Cancel(ex.CancellationToken);
+            report = () => delivery.Cancel(ex.CancellationToken);
         }
         finally
         {
@@ -385,6 +388,8 @@ public sealed class SerializingProducer<TKey, TValue> : IDisposable, IAsyncDispo
             {
                 _deferred--;
             }
+
+            report?.Invoke();
         }
     }
 

@@ -3,6 +3,9 @@ using System.Net.Sockets;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using KafkaClient.Testing;
+using DotNet.Testcontainers.Builders;
+using DotNet.Testcontainers.Containers;
+using DotNet.Testcontainers.Networks;
 using Testcontainers.Kafka;
 
 namespace KafkaClient.IntegrationTests;
@@ -19,6 +22,8 @@ public sealed class KafkaFixture : IAsyncLifetime
     private EmbeddedKafkaCluster? _embedded;
     private EmbeddedSchemaRegistry? _registry;
     private KafkaContainer? _container;
+    private IContainer? _registryContainer;
+    private INetwork? _network;
 
     public string BootstrapServers { get; private set; } = string.Empty;
 
@@ -37,16 +42,6 @@ public sealed class KafkaFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var registryUrl = Environment.GetEnvironmentVariable("SCHEMA_REGISTRY_URL");
-        if (!string.IsNullOrWhiteSpace(registryUrl))
-        {
-            SchemaRegistryUrl = registryUrl;
-        }
-        else
-        {
-            _registry = await EmbeddedSchemaRegistry.StartAsync();
-            SchemaRegistryUrl = _registry.Url;
-        }
 
         var external = Environment.GetEnvironmentVariable("KAFKA_BOOTSTRAP_SERVERS");
         if (!string.IsNullOrWhiteSpace(external))
@@ -56,7 +51,8 @@ public sealed class KafkaFixture : IAsyncLifetime
         }
         else if (await DockerAnswersAsync())
         {
-            _container = new KafkaBuilder("confluentinc/cp-kafka:7.6.1").Build();
+            _network = new NetworkBuilder().Build();
+            _container = new KafkaBuilder("confluentinc/cp-kafka:7.6.1").WithNetwork(_network).WithNetworkAliases("kafka").WithListener("kafka:19092").Build();
             await _container.StartAsync();
             BootstrapServers = _container.GetBootstrapAddress();
             Mode = "testcontainers";
@@ -66,6 +62,31 @@ public sealed class KafkaFixture : IAsyncLifetime
             _embedded = EmbeddedKafkaCluster.Start(brokerCount: 3);
             BootstrapServers = _embedded.BootstrapServers;
             Mode = "embedded";
+        }
+
+        var registryUrl = Environment.GetEnvironmentVariable("SCHEMA_REGISTRY_URL");
+        if (!string.IsNullOrWhiteSpace(registryUrl))
+        {
+            SchemaRegistryUrl = registryUrl;
+        }
+        else if (_network is not null)
+        {
+            // Beside the Kafka container, Confluent's own registry: the same tests then run against the real one.
+            _registryContainer = new ContainerBuilder("confluentinc/cp-schema-registry:7.6.1")
+                .WithNetwork(_network)
+                .WithPortBinding(8081, assignRandomHostPort: true)
+                .WithEnvironment("SCHEMA_REGISTRY_HOST_NAME", "schema-registry")
+                .WithEnvironment("SCHEMA_REGISTRY_LISTENERS", "http://0.0.0.0:8081")
+                .WithEnvironment("SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS", "PLAINTEXT://kafka:19092")
+                .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(request => request.ForPath("/subjects").ForPort(8081)))
+                .Build();
+            await _registryContainer.StartAsync();
+            SchemaRegistryUrl = $"http://{_registryContainer.Hostname}:{_registryContainer.GetMappedPublicPort(8081)}";
+        }
+        else
+        {
+            _registry = await EmbeddedSchemaRegistry.StartAsync();
+            SchemaRegistryUrl = _registry.Url;
         }
     }
 
@@ -81,9 +102,19 @@ public sealed class KafkaFixture : IAsyncLifetime
             await _embedded.DisposeAsync();
         }
 
+        if (_registryContainer is not null)
+        {
+            await _registryContainer.DisposeAsync();
+        }
+
         if (_container is not null)
         {
             await _container.DisposeAsync();
+        }
+
+        if (_network is not null)
+        {
+            await _network.DisposeAsync();
         }
     }
 

@@ -29,15 +29,27 @@ internal sealed class DeadLetterForwarder : IDisposable
 
     public Error Forward(ConsumeResult<byte[], byte[]> record, DeserializationException failure, out string topic)
     {
-        topic = _policy.TopicFor(record.Topic);
+        if (!TryChooseTopic(record, out topic, out var refused))
+        {
+            return refused;
+        }
+
         Error? outcome = null;
         // Not disposed: a report that arrives after the timeout must still find it usable.
         var done = new ManualResetEventSlim();
-        _producer.Produce(topic, ToDeadLetter(record, failure), report =>
+        try
         {
-            outcome = report.Error;
-            done.Set();
-        });
+            _producer.Produce(topic, ToDeadLetter(record, failure), report =>
+            {
+                outcome = report.Error;
+                done.Set();
+            });
+        }
+        catch (ProduceException<byte[], byte[]> ex)
+        {
+            // Refused before queuing (for example the topic is known to be unwritable).
+            return ex.Error;
+        }
         return done.Wait(_policy.DeliveryTimeout)
             ? outcome!
             : new Error(ErrorCode.Local_TimedOut, $"The dead-letter topic did not acknowledge within {_policy.DeliveryTimeout.TotalSeconds:0.###} s.");
@@ -45,7 +57,11 @@ internal sealed class DeadLetterForwarder : IDisposable
 
     public async Task<(Error Error, string Topic)> ForwardAsync(ConsumeResult<byte[], byte[]> record, DeserializationException failure, CancellationToken cancellationToken)
     {
-        var topic = _policy.TopicFor(record.Topic);
+        if (!TryChooseTopic(record, out var topic, out var refused))
+        {
+            return (refused, topic);
+        }
+
         try
         {
             await _producer.ProduceAsync(topic, ToDeadLetter(record, failure), cancellationToken)
@@ -60,6 +76,23 @@ internal sealed class DeadLetterForwarder : IDisposable
         catch (TimeoutException)
         {
             return (new Error(ErrorCode.Local_TimedOut, $"The dead-letter topic did not acknowledge within {_policy.DeliveryTimeout.TotalSeconds:0.###} s."), topic);
+        }
+    }
+
+    private bool TryChooseTopic(ConsumeResult<byte[], byte[]> record, out string topic, out Error refused)
+    {
+        try
+        {
+            topic = _policy.TopicFor(record.Topic);
+            refused = new Error(ErrorCode.NoError);
+            return true;
+        }
+        catch (Exception ex)
+        {
+            // A topic selector that fails must not lose the record: it is reported like a failed forward.
+            topic = "(none)";
+            refused = new Error(ErrorCode.Local_Fail, $"The dead-letter policy could not choose a topic: {ex.Message}");
+            return false;
         }
     }
 

@@ -18,17 +18,42 @@ public class DevStackTests
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    [Fact]
-    public async Task Serves_kafka_and_the_registry_on_the_given_ports_until_sigterm()
+    [RequiresToolFact("/usr/bin/python3", "python3-confluent-kafka python3-jsonschema python3-requests", "confluent_kafka.schema_registry.json_schema")]
+    public async Task Python_code_written_for_docker_compose_runs_against_it_unchanged()
     {
         var kafkaPort = FreePort();
         var registryPort = FreePort();
+        var (stack, output) = await StartAsync(kafkaPort, registryPort);
+        try
+        {
+            var schema = Path.Combine(Path.GetTempPath(), $"user-{Guid.NewGuid():N}.json");
+            await File.WriteAllTextAsync(schema, User.Schema);
+            var peer = Path.Combine(AppContext.BaseDirectory, "Python", "json_peer.py");
+            await ExternalTool.RunAsync("/usr/bin/python3", [peer, "produce", $"localhost:{kafkaPort}", $"http://localhost:{registryPort}", "compose-users", schema, "2"], timeout: TimeSpan.FromSeconds(120));
+            var read = await ExternalTool.RunAsync("/usr/bin/python3", [peer, "consume", $"localhost:{kafkaPort}", "compose-users", schema, "2", "compose"], timeout: TimeSpan.FromSeconds(120));
+            Assert.Equal(2, read.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        }
+        finally
+        {
+            await StopAsync(stack);
+        }
+
+        Assert.Equal(0, stack.ExitCode);
+        stack.Dispose();
+        lock (output)
+        {
+            Assert.Contains("Stopping.", output);
+        }
+    }
+
+    private static async Task<(Process Stack, List<string> Output)> StartAsync(int kafkaPort, int registryPort)
+    {
         var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "KafkaClient.DevStack.dll"), "--kafka-port", $"{kafkaPort}", "--registry-port", $"{registryPort}"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        using var stack = Process.Start(start)!;
+        var stack = Process.Start(start)!;
         var output = new List<string>();
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         stack.OutputDataReceived += (_, e) =>
@@ -49,9 +74,31 @@ public class DevStackTests
             }
         };
         stack.BeginOutputReadLine();
+        await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        return (stack, output);
+    }
+
+    private static async Task StopAsync(Process stack)
+    {
+        if (!stack.HasExited)
+        {
+            using var kill = Process.Start("kill", ["-TERM", $"{stack.Id}"])!;
+            await kill.WaitForExitAsync();
+        }
+
+        using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await stack.WaitForExitAsync(exit.Token);
+    }
+
+    [Fact]
+    public async Task Serves_kafka_and_the_registry_on_the_given_ports_until_sigterm()
+    {
+        var kafkaPort = FreePort();
+        var registryPort = FreePort();
+        var (stack, output) = await StartAsync(kafkaPort, registryPort);
+        using var _ = stack;
         try
         {
-            await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
             Assert.Contains(output, l => l.Contains($"localhost:{kafkaPort}", StringComparison.Ordinal));
             Assert.Contains(output, l => l.Contains($"http://localhost:{registryPort}", StringComparison.Ordinal));
 
@@ -74,17 +121,14 @@ public class DevStackTests
         }
         finally
         {
-            if (!stack.HasExited)
-            {
-                using var kill = Process.Start("kill", ["-TERM", $"{stack.Id}"])!;
-                await kill.WaitForExitAsync();
-            }
+            await StopAsync(stack);
         }
 
-        using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await stack.WaitForExitAsync(exit.Token);
         Assert.Equal(0, stack.ExitCode);
-        Assert.Contains("Stopping.", output);
+        lock (output)
+        {
+            Assert.Contains("Stopping.", output);
+        }
     }
 
     [Fact]

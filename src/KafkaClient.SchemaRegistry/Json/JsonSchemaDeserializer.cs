@@ -106,7 +106,17 @@ public sealed class JsonSchemaDeserializer<T> : IAsyncDeserializer<T>
 
     private async Task<NJsonSchema.JsonSchema?> FetchAsync(int id)
     {
-        var schema = await _registry.GetSchemaAsync(id, null).ConfigureAwait(false);
+        Schema schema;
+        try
+        {
+            schema = await _registry.GetSchemaAsync(id, null).ConfigureAwait(false);
+        }
+        catch (SchemaRegistryException ex) when ((int)ex.Status >= 500)
+        {
+            // A registry-side failure is transient: say so with the HTTP exception type callers retry on.
+            throw new HttpRequestException($"Schema Registry failed to return schema {id}: {ex.Message}", ex, ex.Status);
+        }
+
         if (schema.SchemaType != SchemaType.Json)
         {
             throw new InvalidDataException($"Schema {id} is a {schema.SchemaType} schema, not JSON.");

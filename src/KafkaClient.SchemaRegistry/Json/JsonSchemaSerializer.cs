@@ -31,7 +31,7 @@ public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
     private readonly string _schema;
     private readonly string _recordName;
     private readonly Lazy<Task<NJsonSchema.JsonSchema>> _validator;
-    private readonly ConcurrentDictionary<string, Task<Target>> _targets = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Topic, MessageComponentType Component), Task<Target>> _targets = new();
 
     /// <summary>Initializes a new instance of the <see cref="JsonSchemaSerializer{T}"/> class.</summary>
     /// <param name="registry">The registry client, for example Confluent's <see cref="CachedSchemaRegistryClient"/>.</param>
@@ -82,17 +82,18 @@ public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
             return Task.FromResult<byte[]>(null!);
         }
 
-        var subject = _config.Subject(context, _recordName);
-        var target = _targets.GetOrAdd(subject, ResolveAsync);
+        // Keyed by topic and component, so the hot path computes no subject string.
+        var key = (context.Topic, context.Component);
+        var target = _targets.GetOrAdd(key, static (k, self) => self.ResolveAsync(self._config.Subject(new SerializationContext(k.Component, k.Topic), self._recordName)), this);
         if (target.IsCompletedSuccessfully)
         {
-            return Task.FromResult(Encode(data, context, target.Result, subject));
+            return Task.FromResult(Encode(data, context, target.Result));
         }
 
-        return SerializeSlowAsync(data, context, subject, target);
+        return SerializeSlowAsync(data, context, key, target);
     }
 
-    private async Task<byte[]> SerializeSlowAsync(T data, SerializationContext context, string subject, Task<Target> pending)
+    private async Task<byte[]> SerializeSlowAsync(T data, SerializationContext context, (string, MessageComponentType) key, Task<Target> pending)
     {
         Target target;
         try
@@ -102,14 +103,14 @@ public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
         catch
         {
             // Forget the failure so the next value asks the registry again.
-            _targets.TryRemove(new KeyValuePair<string, Task<Target>>(subject, pending));
+            _targets.TryRemove(new KeyValuePair<(string, MessageComponentType), Task<Target>>(key, pending));
             throw;
         }
 
-        return Encode(data, context, target, subject);
+        return Encode(data, context, target);
     }
 
-    private byte[] Encode(T data, SerializationContext context, Target target, string subject)
+    private byte[] Encode(T data, SerializationContext context, Target target)
     {
         byte[] json = _toJson is null
             ? JsonSerializer.SerializeToUtf8Bytes(data, _json)
@@ -119,7 +120,7 @@ public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
             var errors = validator.Validate(Encoding.UTF8.GetString(json));
             if (errors.Count > 0)
             {
-                throw new JsonSchemaValidationException(target.Id, subject, errors.Select(e => $"{e.Path}: {e.Kind}").ToList());
+                throw new JsonSchemaValidationException(target.Id, target.Subject, errors.Select(e => $"{e.Path}: {e.Kind}").ToList());
             }
         }
 
@@ -127,6 +128,19 @@ public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
     }
 
     private async Task<Target> ResolveAsync(string subject)
+    {
+        try
+        {
+            return await ResolveCoreAsync(subject).ConfigureAwait(false);
+        }
+        catch (SchemaRegistryException ex) when ((int)ex.Status >= 500)
+        {
+            // A registry-side failure is transient: say so with the HTTP exception type callers retry on.
+            throw new HttpRequestException($"Schema Registry failed for subject \"{subject}\": {ex.Message}", ex, ex.Status);
+        }
+    }
+
+    private async Task<Target> ResolveCoreAsync(string subject)
     {
         var own = new RegistrySchema(_schema, [], SchemaType.Json);
         int id;
@@ -163,7 +177,7 @@ public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
                 : await NJsonSchema.JsonSchema.FromJsonAsync(validationSchema).ConfigureAwait(false);
         }
 
-        return new Target(id, validator);
+        return new Target(id, subject, validator);
     }
 
     private static string GenerateSchema(JsonSerializerOptions options)
@@ -177,5 +191,5 @@ public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
         return NJsonSchema.JsonSchema.FromType<T>(settings).ToJson();
     }
 
-    private sealed record Target(int Id, NJsonSchema.JsonSchema? Validator);
+    private sealed record Target(int Id, string Subject, NJsonSchema.JsonSchema? Validator);
 }

@@ -215,6 +215,33 @@ public class JsonSerdesTests(KafkaFixture kafka)
         Assert.Contains("favorite_number", Assert.IsType<JsonSchemaValidationException>(ex.InnerException).Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("http://json-schema.org/draft-04/schema#")]
+    [InlineData("http://json-schema.org/draft-06/schema#")]
+    [InlineData("http://json-schema.org/draft-07/schema#")]
+    [InlineData("https://json-schema.org/draft/2019-09/schema")]
+    [InlineData("https://json-schema.org/draft/2020-12/schema")]
+    public async Task Each_json_schema_draft_registers_and_validates(string draft)
+    {
+        var topic = await TopicAsync("draft");
+        using var registry = kafka.RegistryClient();
+        var schema = new JsonObject
+        {
+            ["$schema"] = draft,
+            ["type"] = "object",
+            ["properties"] = new JsonObject { ["n"] = new JsonObject { ["type"] = "integer", ["minimum"] = 1 } },
+            ["required"] = new JsonArray("n"),
+        }.ToJsonString();
+        await using var producer = new SerializingProducerBuilder<string, JsonNode>(kafka.Producer())
+            .SetValueSerializer(new JsonSchemaSerializer<JsonNode>(registry, schema))
+            .Build();
+
+        await producer.ProduceAsync(topic, "ok", JsonNode.Parse("""{"n":3}""")!);
+        var ex = await Assert.ThrowsAsync<ValueSerializationException>(() => producer.ProduceAsync(topic, "bad", JsonNode.Parse("""{"n":0}""")!));
+        Assert.Contains("#/n", Assert.IsType<JsonSchemaValidationException>(ex.InnerException).Message, StringComparison.Ordinal);
+        Assert.Equal(draft, JsonNode.Parse((await registry.GetLatestSchemaAsync($"{topic}-value")).SchemaString)!["$schema"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task Untyped_consumers_get_json_nodes()
     {

@@ -162,6 +162,14 @@ public class ConsumerGroupTests(KafkaFixture kafka)
             Assert.Equal(Enumerable.Range(0, 20), values.Order());
             var committed = await consumer.CommitAsync();
             Assert.Equal(20, committed.Sum(c => c.Offset.Value));
+
+            // Explicit offsets, asynchronously: rewind partition 0 to 1, then put it back.
+            await consumer.CommitAsync([new TopicPartitionOffset(topic, 0, 1)]);
+            Assert.Equal(1, consumer.Committed([new TopicPartition(topic, 0)], TimeSpan.FromSeconds(10))[0].Offset.Value);
+            await consumer.CommitAsync(committed.Where(c => c.Partition.Value == 0));
+
+            var times = consumer.OffsetsForTimes([new TopicPartitionTimestamp(topic, 0, new Timestamp(DateTime.UtcNow.AddHours(-1)))], TimeSpan.FromSeconds(10));
+            Assert.Equal(new TopicPartition(topic, 0), Assert.Single(times).TopicPartition);
         }
 
         await using var again = new DeserializingConsumerBuilder<string, int>(config).Build();

@@ -63,7 +63,7 @@ public sealed class JsonSchemaDeserializer<T> : IAsyncDeserializer<T>
         var id = ConfluentWireFormat.ReadSchemaId(data.Span);
         var writer = _writers.GetOrAdd(id, FetchAsync);
         return writer.IsCompletedSuccessfully
-            ? Task.FromResult(Decode(data[ConfluentWireFormat.HeaderLength..], context, id, writer.Result))
+            ? Task.FromResult(Decode(data[ConfluentWireFormat.HeaderLength..], context, id, writer.GetAwaiter().GetResult())) // completed: does not block
             : DeserializeSlowAsync(data, context, id, writer);
     }
 

@@ -87,7 +87,7 @@ public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
         var target = _targets.GetOrAdd(key, static (k, self) => self.ResolveAsync(self._config.Subject(new SerializationContext(k.Component, k.Topic), self._recordName)), this);
         if (target.IsCompletedSuccessfully)
         {
-            return Task.FromResult(Encode(data, context, target.Result));
+            return Task.FromResult(Encode(data, context, target.GetAwaiter().GetResult())); // completed: does not block
         }
 
         return SerializeSlowAsync(data, context, key, target);

@@ -544,28 +544,34 @@ public sealed class JsonSchemaDiff : ISchemaDiff
 
         ctx.Pop();
 
-        ctx.Push("additionalProperties");
-        if (original.PermitsAdditionalProperties != update.PermitsAdditionalProperties)
-        {
-            ctx.Add(update.PermitsAdditionalProperties ? "ADDITIONAL_PROPERTIES_ADDED" : "ADDITIONAL_PROPERTIES_REMOVED");
-        }
-        else if (original.AdditionalPropertiesSchema is null && update.AdditionalPropertiesSchema is not null)
-        {
-            ctx.Add("ADDITIONAL_PROPERTIES_NARROWED");
-        }
-        else if (original.AdditionalPropertiesSchema is not null && update.AdditionalPropertiesSchema is null)
-        {
-            ctx.Add("ADDITIONAL_PROPERTIES_EXTENDED");
-        }
-        else
-        {
-            Diff(ctx, original.AdditionalPropertiesSchema, update.AdditionalPropertiesSchema);
-        }
-
-        ctx.Pop();
+        AdditionalDiff(ctx, "additionalProperties", "ADDITIONAL_PROPERTIES", (original.PermitsAdditionalProperties, original.AdditionalPropertiesSchema), (update.PermitsAdditionalProperties, update.AdditionalPropertiesSchema));
 
         Limit(ctx, "maxProperties", "MAX_PROPERTIES", original.MaxProperties, update.MaxProperties);
         Limit(ctx, "minProperties", "MIN_PROPERTIES", original.MinProperties, update.MinProperties);
+    }
+
+    /// <summary>Compares what a content model allows beyond its declared properties or items.</summary>
+    private static void AdditionalDiff(Context ctx, string keyword, string name, (bool Permits, JsonSchemaNode? Schema) original, (bool Permits, JsonSchemaNode? Schema) update)
+    {
+        ctx.Push(keyword);
+        if (original.Permits != update.Permits)
+        {
+            ctx.Add(name + (update.Permits ? "_ADDED" : "_REMOVED"));
+        }
+        else if (original.Schema is null && update.Schema is not null)
+        {
+            ctx.Add(name + "_NARROWED");
+        }
+        else if (original.Schema is not null && update.Schema is null)
+        {
+            ctx.Add(name + "_EXTENDED");
+        }
+        else
+        {
+            Diff(ctx, original.Schema, update.Schema);
+        }
+
+        ctx.Pop();
     }
 
     private static bool IsOpenItems(JsonSchemaNode a) => a.AdditionalItemsSchema is null && a.PermitsAdditionalItems;
@@ -581,25 +587,7 @@ public sealed class JsonSchemaDiff : ISchemaDiff
             ctx.Add("uniqueItems", update.UniqueItems ? "UNIQUE_ITEMS_ADDED" : "UNIQUE_ITEMS_REMOVED");
         }
 
-        ctx.Push("additionalItems");
-        if (original.PermitsAdditionalItems != update.PermitsAdditionalItems)
-        {
-            ctx.Add(update.PermitsAdditionalItems ? "ADDITIONAL_ITEMS_ADDED" : "ADDITIONAL_ITEMS_REMOVED");
-        }
-        else if (original.AdditionalItemsSchema is null && update.AdditionalItemsSchema is not null)
-        {
-            ctx.Add("ADDITIONAL_ITEMS_NARROWED");
-        }
-        else if (original.AdditionalItemsSchema is not null && update.AdditionalItemsSchema is null)
-        {
-            ctx.Add("ADDITIONAL_ITEMS_EXTENDED");
-        }
-        else
-        {
-            Diff(ctx, original.AdditionalItemsSchema, update.AdditionalItemsSchema);
-        }
-
-        ctx.Pop();
+        AdditionalDiff(ctx, "additionalItems", "ADDITIONAL_ITEMS", (original.PermitsAdditionalItems, original.AdditionalItemsSchema), (update.PermitsAdditionalItems, update.AdditionalItemsSchema));
 
         ctx.Push("items");
         Diff(ctx, original.AllItems, update.AllItems);

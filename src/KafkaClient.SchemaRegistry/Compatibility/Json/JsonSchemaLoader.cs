@@ -179,41 +179,18 @@ internal sealed class JsonSchemaLoader
                 };
             case "number":
             case "integer":
-                var number = new JsonSchemaNode
+                var (minimum, exclusiveMinimum) = Bound(obj, "minimum", "exclusiveMinimum");
+                var (maximum, exclusiveMaximum) = Bound(obj, "maximum", "exclusiveMaximum");
+                return new JsonSchemaNode
                 {
                     Kind = SchemaKind.Number,
                     RequiresInteger = type == "integer",
-                    Minimum = Number(obj, "minimum"),
-                    Maximum = Number(obj, "maximum"),
+                    Minimum = minimum,
+                    Maximum = maximum,
+                    ExclusiveMinimum = exclusiveMinimum,
+                    ExclusiveMaximum = exclusiveMaximum,
                     MultipleOf = Number(obj, "multipleOf"),
                 };
-
-                // Draft 4 spells exclusive bounds as booleans on minimum/maximum.
-                if (obj["exclusiveMinimum"] is JsonValue exMin && exMin.TryGetValue<bool>(out var exMinFlag))
-                {
-                    if (exMinFlag)
-                    {
-                        (number.ExclusiveMinimum, number.Minimum) = (number.Minimum, null);
-                    }
-                }
-                else
-                {
-                    number.ExclusiveMinimum = Number(obj, "exclusiveMinimum");
-                }
-
-                if (obj["exclusiveMaximum"] is JsonValue exMax && exMax.TryGetValue<bool>(out var exMaxFlag))
-                {
-                    if (exMaxFlag)
-                    {
-                        (number.ExclusiveMaximum, number.Maximum) = (number.Maximum, null);
-                    }
-                }
-                else
-                {
-                    number.ExclusiveMaximum = Number(obj, "exclusiveMaximum");
-                }
-
-                return number;
             case "boolean":
                 return new JsonSchemaNode { Kind = SchemaKind.Boolean };
             case "null":
@@ -372,6 +349,18 @@ internal sealed class JsonSchemaLoader
         var loaded = Load(target);
         _references[pointer] = loaded;
         return loaded;
+    }
+
+    /// <summary>Reads a bound and its exclusive form; draft 4 spells exclusiveness as a boolean beside the bound.</summary>
+    private static (decimal? Inclusive, decimal? Exclusive) Bound(JsonObject obj, string inclusive, string exclusive)
+    {
+        var bound = Number(obj, inclusive);
+        if (obj[exclusive] is JsonValue flag && flag.TryGetValue<bool>(out var isExclusive))
+        {
+            return isExclusive ? (null, bound) : (bound, null);
+        }
+
+        return (bound, Number(obj, exclusive));
     }
 
     private static string? Text(JsonObject obj, string name) =>

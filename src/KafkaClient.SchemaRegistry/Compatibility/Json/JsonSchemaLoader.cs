@@ -236,16 +236,7 @@ internal sealed class JsonSchemaLoader
             }
         }
 
-        var additional = obj["additionalProperties"] ?? (_draft2020 ? obj["unevaluatedProperties"] : null);
-        switch (additional)
-        {
-            case JsonValue v when v.TryGetValue<bool>(out var permits):
-                node.PermitsAdditionalProperties = permits;
-                break;
-            case JsonObject schema:
-                node.AdditionalPropertiesSchema = Load(schema);
-                break;
-        }
+        (node.PermitsAdditionalProperties, node.AdditionalPropertiesSchema) = Additional(obj["additionalProperties"] ?? (_draft2020 ? obj["unevaluatedProperties"] : null));
 
         LoadDependencies(obj["dependencies"], node);
         LoadDependencies(obj["dependentRequired"], node);
@@ -306,18 +297,18 @@ internal sealed class JsonSchemaLoader
             additional = obj["additionalItems"];
         }
 
-        switch (additional)
-        {
-            case JsonValue v when v.TryGetValue<bool>(out var permits):
-                node.PermitsAdditionalItems = permits;
-                break;
-            case JsonObject schema:
-                node.AdditionalItemsSchema = Load(schema);
-                break;
-        }
+        (node.PermitsAdditionalItems, node.AdditionalItemsSchema) = Additional(additional);
 
         return node;
     }
+
+    /// <summary>Reads additionalProperties/additionalItems: absent or true permits anything, false nothing, a schema what it matches.</summary>
+    private (bool Permits, JsonSchemaNode? Schema) Additional(JsonNode? additional) => additional switch
+    {
+        JsonValue v when v.TryGetValue<bool>(out var permits) => (permits, null),
+        JsonObject schema => (true, Load(schema)),
+        _ => (true, null),
+    };
 
     private JsonSchemaNode Resolve(string pointer)
     {

@@ -21,16 +21,23 @@ await using (var producer = new SerializingProducerBuilder<string, double>(
     {
         var result = await producer.ProduceAsync(topic, sensors[i % 3], 20.0 + i);
         Console.WriteLine($"produced {result.Key} = {result.Value} to partition {result.Partition.Value} @ {result.Offset.Value}");
+        if (i == 2)
+        {
+            await WritePoisonAsync("kitchen");
+        }
     }
 }
 
-// Consume them back as a consumer group, from the earliest offset.
+// Consume them back as a consumer group, from the earliest offset; poison records are logged and skipped,
+// so one await foreach keeps going (PoisonRecordPolicy.DeadLetter would park them in a topic instead).
 await using var consumer = new DeserializingConsumerBuilder<string, double>(new ConsumerConfig
 {
     BootstrapServers = bootstrapServers,
     GroupId = $"quickstart-{Guid.NewGuid():N}",
     AutoOffsetReset = AutoOffsetReset.Earliest,
-}).Build();
+})
+    .SetPoisonRecordPolicy(PoisonRecordPolicy.Skip(poison => Console.WriteLine($"skipped poison record at {poison.TopicPartitionOffset}: {poison.InnerException?.Message}")))
+    .Build();
 consumer.Subscribe(topic);
 
 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -44,8 +51,15 @@ await foreach (var record in consumer.ConsumeAsync(timeout.Token))
     }
 }
 
-Console.WriteLine(received == 9 ? "Quickstart done: 9 produced, 9 consumed." : $"Only {received} of 9 messages consumed.");
+Console.WriteLine(received == 9 ? $"Quickstart done: 9 produced, 9 consumed, {consumer.SkippedRecords} poison record(s) skipped." : $"Only {received} of 9 messages consumed.");
 return received == 9 ? 0 : 1;
+
+// A record some other program wrote that is not a double: a poison record for this consumer.
+async Task WritePoisonAsync(string key)
+{
+    await using var other = new SerializingProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = bootstrapServers }).Build();
+    await other.ProduceAsync(topic, key, [0xBA, 0xD0]);
+}
 
 async Task CreateTopicAsync(string name, int partitions)
 {

@@ -1,9 +1,10 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 
 namespace KafkaClient.Configuration;
 
 /// <summary>Splits a Python-style configuration dictionary into librdkafka properties and serde entries.</summary>
-internal static class ConfigEntries
+internal static partial class ConfigEntries
 {
     public static Dictionary<string, string> ToProperties(
         IEnumerable<KeyValuePair<string, object?>> config,
@@ -62,7 +63,72 @@ internal static class ConfigEntries
         return properties;
     }
 
-    /// <summary>Turns librdkafka's complaint about a configuration entry into an ArgumentException that names the key.</summary>
-    public static ArgumentException Invalid(string clientKind, Exception librdkafkaError) =>
-        new($"Invalid {clientKind} configuration: {librdkafkaError.Message}", "config", librdkafkaError);
+    // librdkafka's aliases: the name a user writes (Java's, mostly) and the property librdkafka reports.
+    private static readonly Dictionary<string, string> Aliases = new(StringComparer.Ordinal)
+    {
+        ["bootstrap.servers"] = "metadata.broker.list",
+        ["linger.ms"] = "queue.buffering.max.ms",
+        ["retries"] = "message.send.max.retries",
+        ["acks"] = "request.required.acks",
+        ["compression.type"] = "compression.codec",
+        ["delivery.timeout.ms"] = "message.timeout.ms",
+        ["max.in.flight"] = "max.in.flight.requests.per.connection",
+        ["max.partition.fetch.bytes"] = "fetch.message.max.bytes",
+        ["sasl.mechanism"] = "sasl.mechanisms",
+        ["auto.commit.enable"] = "enable.auto.commit",
+    };
+
+    /// <summary>Turns librdkafka's complaint about a configuration entry into an ArgumentException that names the key as the user wrote it.</summary>
+    /// <param name="clientKind">"producer" or "consumer".</param>
+    /// <param name="librdkafkaError">librdkafka's exception.</param>
+    /// <param name="userKeys">The keys the user wrote.</param>
+    /// <returns>The exception to throw.</returns>
+    public static ArgumentException Invalid(string clientKind, Exception librdkafkaError, IEnumerable<string> userKeys)
+    {
+        var message = librdkafkaError.Message;
+        var named = NamedProperty().Match(message);
+        if (named.Success)
+        {
+            var property = named.Groups["name"].Value;
+            var written = userKeys.FirstOrDefault(k => Aliases.TryGetValue(k, out var target) && target == property && k != property);
+            if (written is not null)
+            {
+                message = $"configuration key '{written}' (librdkafka's alias '{property}'): {message.Replace($"\"{property}\"", $"\"{written}\"", StringComparison.Ordinal)}";
+            }
+            else
+            {
+                message = $"configuration key '{property}': {message}";
+            }
+        }
+
+        return new ArgumentException($"Invalid {clientKind} configuration: {message}", "config", librdkafkaError);
+    }
+
+    /// <summary>Finds, in librdkafka's configuration warnings, a key that the other kind of client uses and this one would silently ignore.</summary>
+    /// <param name="clientKind">"producer" or "consumer".</param>
+    /// <param name="warnings">The CONFWARN log lines librdkafka wrote while the client was created.</param>
+    /// <returns>The exception to throw, or null when no key is misplaced.</returns>
+    public static ArgumentException? Misplaced(string clientKind, IEnumerable<string> warnings)
+    {
+        foreach (var warning in warnings)
+        {
+            var match = MisplacedProperty().Match(warning);
+            if (match.Success)
+            {
+                var key = match.Groups["name"].Value;
+                var other = match.Groups["kind"].Value;
+                return new ArgumentException(
+                    $"Invalid {clientKind} configuration: configuration key '{key}' is a {other} setting, and a {clientKind} would ignore it. Remove it from the {clientKind} configuration.",
+                    "config");
+            }
+        }
+
+        return null;
+    }
+
+    [GeneratedRegex("""property "?(?<name>[a-z0-9_.\-]+)"?""", RegexOptions.CultureInvariant)]
+    private static partial Regex NamedProperty();
+
+    [GeneratedRegex(@"property (?<name>[a-z0-9_.\-]+) is a (?<kind>producer|consumer) property and will be ignored", RegexOptions.CultureInvariant)]
+    private static partial Regex MisplacedProperty();
 }

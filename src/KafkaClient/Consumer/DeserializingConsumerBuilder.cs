@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using KafkaClient.Configuration;
 using KafkaClient.Consumer;
+using KafkaClient.Diagnostics;
 using KafkaClient.Serialization;
 
 namespace KafkaClient;
@@ -12,8 +13,10 @@ namespace KafkaClient;
 /// <para>Not thread-safe; build once.</para>
 /// <para>
 /// Defaults: the primitive serdes of <see cref="Serdes"/> for string, int, long, float, double, byte[],
-/// <see cref="Null"/> and <see cref="Ignore"/> when no deserializer is given; no dead-letter policy (an
-/// undeserializable record is thrown as <see cref="DeserializationException"/>, then skipped).
+/// <see cref="Null"/> and <see cref="Ignore"/> when no deserializer is given; <see cref="PoisonRecordPolicy.Raise"/>
+/// (a poison record is thrown as <see cref="DeserializationException"/>, past it); transient failures thrown to
+/// the caller, the record kept, with a retry backoff of 100 ms doubling to 10 s; a fetch buffer of 256 records;
+/// librdkafka's log discarded (nothing on standard error).
 /// </para>
 /// <para>Configuration is validated once, by <see cref="Build"/>: an unknown key or an ill-typed value throws <see cref="ArgumentException"/> naming the key.</para>
 /// </remarks>
@@ -30,7 +33,12 @@ public sealed class DeserializingConsumerBuilder<TKey, TValue>
     private readonly Dictionary<string, string> _properties;
     private object? _keyDeserializer;
     private object? _valueDeserializer;
-    private DeadLetterPolicy? _deadLetterPolicy;
+    private PoisonRecordPolicy _poisonPolicy = PoisonRecordPolicy.Raise;
+    private Action<DeserializationException>? _transientErrorHandler;
+    private TimeSpan _initialBackoff = TimeSpan.FromMilliseconds(100);
+    private TimeSpan _maxBackoff = TimeSpan.FromSeconds(10);
+    private int _fetchBufferSize = 256;
+    private TimeProvider _timeProvider = TimeProvider.System;
     private Action<IReadOnlyList<TopicPartition>>? _onAssigned;
     private Action<IReadOnlyList<TopicPartitionOffset>>? _onRevoked;
     private Action<IReadOnlyList<TopicPartitionOffset>>? _onLost;
@@ -96,18 +104,68 @@ public sealed class DeserializingConsumerBuilder<TKey, TValue>
         return this;
     }
 
-    /// <summary>Forwards records that cannot be deserialized to a dead-letter topic instead of throwing.</summary>
+    /// <summary>Forwards poison records to a dead-letter topic instead of throwing; the same as <see cref="SetPoisonRecordPolicy"/> with <see cref="PoisonRecordPolicy.DeadLetter"/>.</summary>
     /// <param name="policy">Where and how to forward.</param>
     /// <returns>This builder.</returns>
-    public DeserializingConsumerBuilder<TKey, TValue> SetDeadLetterPolicy(DeadLetterPolicy policy)
+    public DeserializingConsumerBuilder<TKey, TValue> SetDeadLetterPolicy(DeadLetterPolicy policy) =>
+        SetPoisonRecordPolicy(PoisonRecordPolicy.DeadLetter(policy));
+
+    /// <summary>Sets what the consumer does with records it cannot deserialize for a permanent reason (default <see cref="PoisonRecordPolicy.Raise"/>).</summary>
+    /// <param name="policy">Raise, skip with a callback, or dead-letter.</param>
+    /// <returns>This builder.</returns>
+    public DeserializingConsumerBuilder<TKey, TValue> SetPoisonRecordPolicy(PoisonRecordPolicy policy)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        _deadLetterPolicy = policy;
+        _poisonPolicy = policy;
+        return this;
+    }
+
+    /// <summary>Sets the handler for transient deserialization failures; with it, the consumer retries the record itself until it succeeds, the poll times out, or the handler throws.</summary>
+    /// <param name="handler">Called on the polling caller with each failed attempt; throwing from it ends the poll with that exception, still on the record.</param>
+    /// <returns>This builder.</returns>
+    /// <remarks>Without a handler, each failed attempt is thrown from the poll (<see cref="KafkaClientException.IsRetriable"/> true); the record is kept and the next poll retries it after the backoff.</remarks>
+    public DeserializingConsumerBuilder<TKey, TValue> SetTransientErrorHandler(Action<DeserializationException> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        _transientErrorHandler = handler;
+        return this;
+    }
+
+    /// <summary>Sets the backoff between attempts at a record that failed transiently (default 100 ms, doubling up to 10 s).</summary>
+    /// <param name="initial">The first wait; zero or more.</param>
+    /// <param name="max">The longest wait; at least <paramref name="initial"/>.</param>
+    /// <returns>This builder.</returns>
+    public DeserializingConsumerBuilder<TKey, TValue> SetRetryBackoff(TimeSpan initial, TimeSpan max)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(initial, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThan(max, initial);
+        _initialBackoff = initial;
+        _maxBackoff = max;
+        return this;
+    }
+
+    /// <summary>Sets how many records the consumer's poll thread fetches ahead of the reader (default 256).</summary>
+    /// <param name="records">1 or more.</param>
+    /// <returns>This builder.</returns>
+    public DeserializingConsumerBuilder<TKey, TValue> SetFetchBufferSize(int records)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(records, 1);
+        _fetchBufferSize = records;
+        return this;
+    }
+
+    /// <summary>Sets the clock used for poll deadlines and retry backoff (default <see cref="TimeProvider.System"/>).</summary>
+    /// <param name="timeProvider">The clock; tests may pass a fake one.</param>
+    /// <returns>This builder.</returns>
+    public DeserializingConsumerBuilder<TKey, TValue> SetTimeProvider(TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        _timeProvider = timeProvider;
         return this;
     }
 
     /// <summary>Sets the handler called when the group assigns partitions to this consumer.</summary>
-    /// <param name="handler">Called on the polling thread, before records of those partitions are returned.</param>
+    /// <param name="handler">Called on the consumer's poll thread, before records of those partitions are returned.</param>
     /// <returns>This builder.</returns>
     public DeserializingConsumerBuilder<TKey, TValue> SetPartitionsAssignedHandler(Action<IReadOnlyList<TopicPartition>> handler)
     {
@@ -117,7 +175,7 @@ public sealed class DeserializingConsumerBuilder<TKey, TValue>
     }
 
     /// <summary>Sets the handler called when the group takes partitions away in an orderly rebalance.</summary>
-    /// <param name="handler">Called on the polling thread; offsets may still be committed in it.</param>
+    /// <param name="handler">Called on the consumer's poll thread (on the closing thread during <c>Close</c>); offsets may still be committed in it.</param>
     /// <returns>This builder.</returns>
     public DeserializingConsumerBuilder<TKey, TValue> SetPartitionsRevokedHandler(Action<IReadOnlyList<TopicPartitionOffset>> handler)
     {
@@ -127,7 +185,7 @@ public sealed class DeserializingConsumerBuilder<TKey, TValue>
     }
 
     /// <summary>Sets the handler called when partitions were lost (for example after a session timeout) and may already be owned by another member.</summary>
-    /// <param name="handler">Called on the polling thread; committing is pointless there.</param>
+    /// <param name="handler">Called on the consumer's poll thread; committing is pointless there.</param>
     /// <returns>This builder.</returns>
     public DeserializingConsumerBuilder<TKey, TValue> SetPartitionsLostHandler(Action<IReadOnlyList<TopicPartitionOffset>> handler)
     {
@@ -136,8 +194,9 @@ public sealed class DeserializingConsumerBuilder<TKey, TValue>
         return this;
     }
 
-    /// <summary>Sets the handler for client-level errors (default: librdkafka's log).</summary>
-    /// <param name="handler">Called on the polling thread; must not block.</param>
+    /// <summary>Sets the handler for client-level errors (default: none).</summary>
+    /// <param name="handler">Called on the consumer's poll thread, or the dead-letter producer's delivery thread; must not block.</param>
+    /// <remarks>An unreachable cluster is reported once per outage, not on every reconnect attempt; the next outage is reported again once a record has been fetched.</remarks>
     /// <returns>This builder.</returns>
     public DeserializingConsumerBuilder<TKey, TValue> SetErrorHandler(Action<Error> handler)
     {
@@ -146,7 +205,7 @@ public sealed class DeserializingConsumerBuilder<TKey, TValue>
         return this;
     }
 
-    /// <summary>Sets the handler for librdkafka's log lines (default: written to standard error).</summary>
+    /// <summary>Sets the handler for librdkafka's log lines (default: none; nothing is written to standard error).</summary>
     /// <param name="handler">Called on librdkafka's threads; must not block.</param>
     /// <returns>This builder.</returns>
     public DeserializingConsumerBuilder<TKey, TValue> SetLogHandler(Action<LogMessage> handler)
@@ -179,31 +238,18 @@ public sealed class DeserializingConsumerBuilder<TKey, TValue>
         // Offsets are stored by this client, after deserialization or the dead-letter policy has run.
         properties[AutoOffsetStoreKey] = "false";
 
-        var builder = new ConsumerBuilder<byte[], byte[]>(properties);
-        if (_onAssigned is { } onAssigned)
-        {
-            builder.SetPartitionsAssignedHandler((_, partitions) => onAssigned(partitions));
-        }
-
-        if (_onRevoked is { } onRevoked)
-        {
-            builder.SetPartitionsRevokedHandler((_, partitions) => onRevoked(partitions));
-        }
-
-        if (_onLost is { } onLost)
-        {
-            builder.SetPartitionsLostHandler((_, partitions) => onLost(partitions));
-        }
-
-        if (_errorHandler is { } onError)
-        {
-            builder.SetErrorHandler((_, error) => onError(error));
-        }
-
-        if (_logHandler is { } onLog)
-        {
-            builder.SetLogHandler((_, log) => onLog(log));
-        }
+        var errors = new ErrorReporter(_errorHandler);
+        var creation = new CreationLog(_logHandler);
+        ConsumerPipeline<TKey, TValue>? pipeline = null;
+        var onAssigned = _onAssigned;
+        var onRevoked = _onRevoked;
+        var onLost = _onLost;
+        var builder = new ConsumerBuilder<byte[], byte[]>(properties)
+            .SetErrorHandler((_, error) => errors.OnClientError(error))
+            .SetLogHandler((_, log) => creation.Log(log))
+            .SetPartitionsAssignedHandler((_, partitions) => pipeline!.OnAssigned(partitions, onAssigned))
+            .SetPartitionsRevokedHandler((_, partitions) => pipeline!.OnRevoked(partitions, onRevoked))
+            .SetPartitionsLostHandler((_, partitions) => pipeline!.OnLost(partitions, onLost));
 
         IConsumer<byte[], byte[]> inner;
         try
@@ -212,13 +258,22 @@ public sealed class DeserializingConsumerBuilder<TKey, TValue>
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or KafkaException)
         {
-            throw ConfigEntries.Invalid("consumer", ex);
+            throw ConfigEntries.Invalid("consumer", ex, _properties.Keys);
         }
 
+        var offsets = new OffsetStore(inner, storeOffsets);
         DeadLetterForwarder? deadLetters = null;
         try
         {
-            deadLetters = _deadLetterPolicy is null ? null : new DeadLetterForwarder(_deadLetterPolicy, properties);
+            if (ConfigEntries.Misplaced("consumer", creation.Finish()) is { } misplaced)
+            {
+                throw misplaced;
+            }
+
+            if (_poisonPolicy.DeadLetters is { } deadLetterPolicy)
+            {
+                deadLetters = new DeadLetterForwarder(deadLetterPolicy, properties, offsets, errors, PipelineObserver.None, _timeProvider);
+            }
         }
         catch
         {
@@ -226,7 +281,9 @@ public sealed class DeserializingConsumerBuilder<TKey, TValue>
             throw;
         }
 
-        return new DeserializingConsumer<TKey, TValue>(inner, key, value, storeOffsets, deadLetters);
+        var settings = new ConsumerSettings(_poisonPolicy, _transientErrorHandler, _initialBackoff, _maxBackoff, _fetchBufferSize);
+        pipeline = new ConsumerPipeline<TKey, TValue>(inner, key, value, offsets, deadLetters, settings, errors, PipelineObserver.None, _timeProvider);
+        return new DeserializingConsumer<TKey, TValue>(pipeline);
     }
 
     private static object Check<T>(string key, object value) =>

@@ -12,7 +12,7 @@ public abstract class DeserializationException : KafkaClientException
 {
     private protected DeserializationException(MessageComponentType component, ConsumeResult<byte[]?, byte[]?> record, Exception innerException)
         : base(
-            $"Failed to deserialize the {SerializationException.ComponentName(component)} of the record at {record.Topic} [{record.Partition.Value}] @{record.Offset.Value}: {innerException.Message}",
+            $"Failed to deserialize the {SerializationException.ComponentName(component)} of the record at {record.Topic} [{record.Partition.Value}] @{record.Offset.Value}: {ErrorText.Safe(innerException.Message)}",
             innerException,
             record.Topic,
             record.Partition,
@@ -48,7 +48,7 @@ public abstract class DeserializationException : KafkaClientException
     public TopicPartitionOffset TopicPartitionOffset => new(Topic!, Partition!.Value, Offset!.Value);
 
     /// <summary>Gets a value indicating whether deserializing the same bytes again may succeed: true only when the deserializer failed on an I/O problem (for example a schema registry that could not be reached).</summary>
-    public override bool IsRetriable => InnerException is IOException or HttpRequestException or TimeoutException or TaskCanceledException;
+    public override bool IsRetriable => Transient.Is(InnerException);
 
     internal static DeserializationException Create(MessageComponentType component, ConsumeResult<byte[]?, byte[]?> record, Exception inner) =>
         component == MessageComponentType.Key

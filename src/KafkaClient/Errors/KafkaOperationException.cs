@@ -40,8 +40,12 @@ public sealed class DeliveryFailedException : KafkaOperationException
     }
 }
 
-/// <summary>A record that could not be deserialized could not be forwarded to the dead-letter topic either; the consumer was moved back to it.</summary>
-/// <remarks>Nothing is lost: the next poll reads the same record again and retries the dead-letter policy.</remarks>
+/// <summary>A record that could not be deserialized could not be forwarded to the dead-letter topic either.</summary>
+/// <remarks>
+/// Transient (<see cref="KafkaClientException.IsRetriable"/> true): the forward is being retried and the record's
+/// offset is not stored. Permanent: the consumer moved past the record; <see cref="Exception.InnerException"/> is
+/// the <see cref="DeserializationException"/> with the record's raw bytes, so the caller can still keep it.
+/// </remarks>
 public sealed class DeadLetterException : KafkaOperationException
 {
     /// <summary>Initializes a new instance of the <see cref="DeadLetterException"/> class.</summary>
@@ -50,7 +54,7 @@ public sealed class DeadLetterException : KafkaOperationException
     /// <param name="source">The record that could not be forwarded.</param>
     /// <param name="innerException">The deserialization failure that triggered the policy.</param>
     public DeadLetterException(string deadLetterTopic, Error error, TopicPartitionOffset source, DeserializationException innerException)
-        : base($"Could not forward the record at {source?.Topic} [{source?.Partition.Value}] @{source?.Offset.Value} to dead-letter topic \"{deadLetterTopic}\": {error?.Reason} ({error?.Code})", error!, source?.Topic, source?.Partition, source?.Offset, innerException)
+        : base($"Could not forward the record at {source?.Topic} [{source?.Partition.Value}] @{source?.Offset.Value} to dead-letter topic \"{deadLetterTopic}\": {ErrorText.Safe(error?.Reason)} ({error?.Code})", error!, source?.Topic, source?.Partition, source?.Offset, innerException)
     {
         DeadLetterTopic = deadLetterTopic;
     }
@@ -65,7 +69,7 @@ internal static class KafkaErrors
     {
         ErrorCode.Local_Transport or ErrorCode.Local_AllBrokersDown or ErrorCode.Local_TimedOut or ErrorCode.Local_MsgTimedOut
             or ErrorCode.Local_QueueFull or ErrorCode.Local_PurgeQueue or ErrorCode.Local_PurgeInflight or ErrorCode.Local_Retry or ErrorCode.Local_WaitCoord
-            or ErrorCode.Local_Outdated or ErrorCode.Local_NoOffset => true,
+            or ErrorCode.Local_Outdated => true,
         ErrorCode.LeaderNotAvailable or ErrorCode.NotLeaderForPartition or ErrorCode.RequestTimedOut or ErrorCode.NetworkException
             or ErrorCode.NotEnoughReplicas or ErrorCode.NotEnoughReplicasAfterAppend or ErrorCode.GroupLoadInProgress
             or ErrorCode.GroupCoordinatorNotAvailable or ErrorCode.NotCoordinatorForGroup or ErrorCode.RebalanceInProgress

@@ -6,7 +6,7 @@ namespace KafkaClient;
 public abstract class SerializationException : KafkaClientException
 {
     private protected SerializationException(MessageComponentType component, string topic, Exception innerException)
-        : base($"Failed to serialize the {ComponentName(component)} of a message for topic \"{topic}\": {innerException.Message}", innerException, topic, null, null)
+        : base($"Failed to serialize the {ComponentName(component)} of a message for topic \"{topic}\": {ErrorText.Safe(innerException.Message)}", innerException, topic, null, null)
     {
         Component = component;
     }
@@ -15,7 +15,7 @@ public abstract class SerializationException : KafkaClientException
     public MessageComponentType Component { get; }
 
     /// <summary>Gets a value indicating whether repeating the call may succeed: true only when the serializer failed on an I/O problem (for example a schema registry that could not be reached).</summary>
-    public override bool IsRetriable => InnerException is IOException or HttpRequestException or TimeoutException or TaskCanceledException;
+    public override bool IsRetriable => Transient.Is(InnerException);
 
     internal static string ComponentName(MessageComponentType component) => component == MessageComponentType.Key ? "key" : "value";
 

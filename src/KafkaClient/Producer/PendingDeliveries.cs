@@ -4,6 +4,8 @@ namespace KafkaClient.Producer;
 /// <remarks>
 /// An intrusive doubly linked list under one lock: adding and removing allocate nothing, and on dispose the
 /// producer can still reach every message that librdkafka will never report, so none is dropped silently.
+/// Waiters for "a report arrived" and "none left" are completed by the thread that removes the entry (the
+/// delivery-report thread); their tasks run continuations asynchronously, so no caller code runs there.
 /// </remarks>
 internal sealed class PendingDeliveries<TEntry>
     where TEntry : PendingDeliveries<TEntry>.Node
@@ -11,8 +13,14 @@ internal sealed class PendingDeliveries<TEntry>
     private readonly Lock _gate = new();
     private TEntry? _head;
     private int _count;
+    private long _removals;
+    private TaskCompletionSource? _removed;
+    private TaskCompletionSource? _empty;
 
     public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Gets how many entries were removed so far; pass it to <see cref="WhenRemovedAfter"/>.</summary>
+    public long Removals => Volatile.Read(ref _removals);
 
     public void Add(TEntry entry)
     {
@@ -31,8 +39,65 @@ internal sealed class PendingDeliveries<TEntry>
         }
     }
 
-    public void Remove(TEntry entry)
+    /// <summary>Removes an entry whose delivery was reported, waking whoever waits for room or for the list to empty.</summary>
+    public void Remove(TEntry entry) => Detach(entry, delivered: true);
+
+    /// <summary>Takes back an entry whose hand-over to librdkafka failed; not counted as a removal, so nobody waiting for room wakes up.</summary>
+    public void Unlink(TEntry entry) => Detach(entry, delivered: false);
+
+    /// <summary>Completes when an entry is removed after <paramref name="removals"/> were counted (at once if one already was).</summary>
+    public Task WhenRemovedAfter(long removals)
     {
+        lock (_gate)
+        {
+            return _removals != removals
+                ? Task.CompletedTask
+                : (_removed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+    }
+
+    /// <summary>Completes when no entry is left (at once if none is).</summary>
+    public Task WhenEmpty()
+    {
+        lock (_gate)
+        {
+            return _count == 0
+                ? Task.CompletedTask
+                : (_empty ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+    }
+
+    public List<TEntry> Drain()
+    {
+        var all = new List<TEntry>();
+        TaskCompletionSource? removed, empty;
+        lock (_gate)
+        {
+            for (var node = _head; node is not null;)
+            {
+                var next = node.Next;
+                node.Next = node.Previous = null;
+                node.Linked = false;
+                all.Add(node);
+                node = next;
+            }
+
+            _head = null;
+            _count = 0;
+            removed = _removed;
+            empty = _empty;
+            _removed = _empty = null;
+        }
+
+        removed?.TrySetResult();
+        empty?.TrySetResult();
+        all.Reverse();
+        return all;
+    }
+
+    private void Detach(TEntry entry, bool delivered)
+    {
+        TaskCompletionSource? removed = null, empty = null;
         lock (_gate)
         {
             if (!entry.Linked)
@@ -57,29 +122,22 @@ internal sealed class PendingDeliveries<TEntry>
             entry.Next = entry.Previous = null;
             entry.Linked = false;
             _count--;
-        }
-    }
-
-    public List<TEntry> Drain()
-    {
-        var all = new List<TEntry>();
-        lock (_gate)
-        {
-            for (var node = _head; node is not null;)
+            if (delivered)
             {
-                var next = node.Next;
-                node.Next = node.Previous = null;
-                node.Linked = false;
-                all.Add(node);
-                node = next;
+                _removals++;
+                removed = _removed;
+                _removed = null;
             }
 
-            _head = null;
-            _count = 0;
+            if (_count == 0)
+            {
+                empty = _empty;
+                _empty = null;
+            }
         }
 
-        all.Reverse();
-        return all;
+        removed?.TrySetResult();
+        empty?.TrySetResult();
     }
 
     internal abstract class Node

@@ -15,52 +15,35 @@ namespace KafkaClient;
 /// complete their continuations on the thread pool, never on that thread.
 /// </para>
 /// <para>
-/// Synchronous serializers run on the calling thread. Asynchronous serializers are awaited, never blocked on;
-/// messages whose serialization has not finished yet are handed to Kafka in the order they were produced.
+/// Order: messages are handed to Kafka in the order of the calls that produced them, whichever of
+/// <c>Produce</c> and <c>ProduceAsync</c> made them. Synchronous serializers run on the calling thread;
+/// asynchronous serializers are awaited, never blocked on, and a message whose serializer has not finished, or an
+/// awaited one waiting for room in a full queue, holds back every message produced after it.
 /// </para>
 /// <para>
-/// Dispose flushes for at most the dispose timeout; messages still undelivered then are reported as failed
+/// Headers: the caller's <see cref="Headers"/> object is never changed; serializers that add headers (schema
+/// ids, for example) write to a copy that is sent with the message.
+/// </para>
+/// <para>
+/// <see cref="Dispose"/> and <see cref="DisposeAsync"/> have the same outcome: they wait, for at most the dispose
+/// timeout, for pending serialization and then for delivery; messages still undelivered then are reported as failed
 /// (error <see cref="ErrorCode.Local_PurgeQueue"/>) through their callback, task or the error handler.
 /// </para>
 /// </remarks>
-public sealed class SerializingProducer<TKey, TValue> : IDisposable, IAsyncDisposable
+public sealed class SerializingProducer<TKey, TValue> : ISerializingProducer<TKey, TValue>
 {
-    private static readonly TimeSpan FlushPollInterval = TimeSpan.FromMilliseconds(5);
+    private readonly ProducerPipeline<TKey, TValue> _pipeline;
 
-    private readonly IProducer<byte[], byte[]> _inner;
-    private readonly SerializerSlot<TKey> _key;
-    private readonly SerializerSlot<TValue> _value;
-    private readonly bool _synchronous;
-    private readonly TimeSpan _disposeTimeout;
-    private readonly Action<Error>? _errorHandler;
-    private readonly PendingDeliveries<Delivery> _pending = new();
-
-    // Ordering of messages whose serialization completes later than the call that produced them.
-    private readonly Lock _orderGate = new();
-    private Task _tail = Task.CompletedTask;
-    private int _deferred;
-    private int _disposed;
-
-    internal SerializingProducer(
-        IProducer<byte[], byte[]> inner,
-        SerializerSlot<TKey> key,
-        SerializerSlot<TValue> value,
-        TimeSpan disposeTimeout,
-        Action<Error>? errorHandler)
+    internal SerializingProducer(ProducerPipeline<TKey, TValue> pipeline)
     {
-        _inner = inner;
-        _key = key;
-        _value = value;
-        _synchronous = key.IsSynchronous && value.IsSynchronous;
-        _disposeTimeout = disposeTimeout;
-        _errorHandler = errorHandler;
+        _pipeline = pipeline;
     }
 
     /// <summary>Gets the client's name as librdkafka reports it (client.id plus a unique suffix).</summary>
-    public string Name => _inner.Name;
+    public string Name => _pipeline.Name;
 
     /// <summary>Gets the number of messages handed to Kafka whose delivery has not been reported yet.</summary>
-    public int InFlight => _pending.Count + Volatile.Read(ref _deferred);
+    public int InFlight => _pipeline.InFlight;
 
     /// <summary>Serializes and queues a message, returning at once; the delivery report arrives through <paramref name="onDelivery"/>.</summary>
     /// <param name="topic">The topic to write to.</param>
@@ -148,466 +131,52 @@ public sealed class SerializingProducer<TKey, TValue> : IDisposable, IAsyncDispo
     /// <summary>Serves queued delivery reports on the calling thread; only needed when background polling was turned off with <c>dotnet.producer.enable.background.poll=false</c>.</summary>
     /// <param name="timeout">How long to wait for a report.</param>
     /// <returns>The number of events served.</returns>
-    public int Poll(TimeSpan timeout) => _inner.Poll(timeout);
+    public int Poll(TimeSpan timeout) => _pipeline.Inner.Poll(timeout);
 
-    /// <summary>Waits until every queued message is delivered or <paramref name="timeout"/> passes.</summary>
+    /// <summary>Waits until every message produced so far is delivered or <paramref name="timeout"/> passes.</summary>
     /// <param name="timeout">The longest time to wait.</param>
     /// <returns>The number of messages still not delivered (0 when all were).</returns>
     /// <remarks>Blocks the calling thread; prefer <see cref="FlushAsync(TimeSpan, CancellationToken)"/> in asynchronous code.</remarks>
     public int Flush(TimeSpan timeout)
     {
         ThrowIfDisposed();
-        var deadline = DateTime.UtcNow + timeout;
-        var spin = default(SpinWait);
-        while (Volatile.Read(ref _deferred) > 0 && DateTime.UtcNow < deadline)
-        {
-            spin.SpinOnce(sleep1Threshold: 10);
-        }
-
-        var left = deadline - DateTime.UtcNow;
-        return _inner.Flush(left > TimeSpan.Zero ? left : TimeSpan.Zero) + Volatile.Read(ref _deferred);
+        return _pipeline.Flush(timeout);
     }
 
-    /// <summary>Waits, without blocking a thread, until every queued message is delivered or <paramref name="timeout"/> passes.</summary>
+    /// <summary>Waits, without blocking a thread, until every message produced so far is delivered or <paramref name="timeout"/> passes.</summary>
     /// <param name="timeout">The longest time to wait.</param>
     /// <param name="cancellationToken">Stops waiting early.</param>
     /// <returns>The number of messages still not delivered (0 when all were).</returns>
-    public async Task<int> FlushAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    /// <remarks>Delivery reports are served by librdkafka's background thread (the default); with <c>dotnet.producer.enable.background.poll=false</c>, use <see cref="Flush(TimeSpan)"/>.</remarks>
+    public Task<int> FlushAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeoutSource.CancelAfter(timeout);
-        try
-        {
-            await Volatile.Read(ref _tail).WaitAsync(timeoutSource.Token).ConfigureAwait(false);
-            int left;
-            while ((left = _inner.Flush(TimeSpan.Zero)) > 0)
-            {
-                await Task.Delay(FlushPollInterval, timeoutSource.Token).ConfigureAwait(false);
-            }
-
-            return left;
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return _inner.Flush(TimeSpan.Zero) + Volatile.Read(ref _deferred);
-        }
+        return _pipeline.FlushAsync(timeout, cancellationToken);
     }
 
-    /// <summary>Flushes for at most the dispose timeout, then releases the client, reporting every message still undelivered as failed.</summary>
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
+    /// <summary>Stops taking messages, waits (at most the dispose timeout) for pending serialization and delivery, then releases the client, reporting every message still undelivered as failed.</summary>
+    /// <remarks>Blocks the calling thread; <see cref="DisposeAsync"/> has the same outcome without blocking it.</remarks>
+    public void Dispose() => _pipeline.Close();
 
-        var deadline = DateTime.UtcNow + _disposeTimeout;
-        var spin = default(SpinWait);
-        while (Volatile.Read(ref _deferred) > 0 && DateTime.UtcNow < deadline)
-        {
-            spin.SpinOnce(sleep1Threshold: 10);
-        }
-
-        var left = deadline - DateTime.UtcNow;
-        _inner.Flush(left > TimeSpan.Zero ? left : TimeSpan.Zero);
-        Shutdown();
-    }
-
-    /// <summary>Flushes for at most the dispose timeout without blocking a thread, then releases the client, reporting every message still undelivered as failed.</summary>
+    /// <summary>Stops taking messages, waits without blocking a thread (at most the dispose timeout) for pending serialization and delivery, then releases the client, reporting every message still undelivered as failed.</summary>
     /// <returns>A task that completes when the producer is released.</returns>
-    public async ValueTask DisposeAsync()
-    {
-        if (Volatile.Read(ref _disposed) != 0)
-        {
-            return;
-        }
-
-        await FlushAsync(_disposeTimeout).ConfigureAwait(false);
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
-
-        Shutdown();
-    }
-
-    private void Shutdown()
-    {
-        _inner.Dispose();
-        var undelivered = _pending.Drain();
-        if (undelivered.Count == 0)
-        {
-            return;
-        }
-
-        var error = new Error(
-            ErrorCode.Local_PurgeQueue,
-            $"The producer was disposed before delivery of this message was confirmed ({undelivered.Count} message(s) still undelivered after the {_disposeTimeout.TotalSeconds:0.###} s dispose timeout).");
-        foreach (var delivery in undelivered)
-        {
-            delivery.Complete(error, delivery.Partition, Offset.Unset, PersistenceStatus.PossiblyPersisted, Timestamp.Default);
-        }
-    }
+    public ValueTask DisposeAsync() => _pipeline.CloseAsync();
 
     private void Produce(string topic, Partition partition, Message<TKey, TValue> message, Action<DeliveryReport<TKey, TValue>>? onDelivery)
     {
         ArgumentException.ThrowIfNullOrEmpty(topic);
         ArgumentNullException.ThrowIfNull(message);
-        ThrowIfDisposed();
-        var delivery = new Delivery(this, topic, partition, message, onDelivery, null);
-
-        if (_synchronous)
-        {
-            var keyBytes = SerializeOrThrow(_key, message.Key, MessageComponentType.Key, topic, message.Headers);
-            var valueBytes = SerializeOrThrow(_value, message.Value, MessageComponentType.Value, topic, message.Headers);
-            Send(delivery, keyBytes, valueBytes);
-            return;
-        }
-
-        var keyTask = _key.SerializeAsync(message.Key, new SerializationContext(MessageComponentType.Key, topic, message.Headers));
-        var valueTask = _value.SerializeAsync(message.Value, new SerializationContext(MessageComponentType.Value, topic, message.Headers));
-        lock (_orderGate)
-        {
-            if (_deferred == 0 && keyTask.IsCompleted && valueTask.IsCompleted)
-            {
-                Send(delivery, Completed(keyTask, MessageComponentType.Key, topic), Completed(valueTask, MessageComponentType.Value, topic));
-                return;
-            }
-
-            Defer(delivery, keyTask, valueTask, CancellationToken.None);
-        }
+        _pipeline.Produce(topic, partition, message, onDelivery, awaited: false, CancellationToken.None);
     }
 
     private Task<DeliveryResult<TKey, TValue>> ProduceAsync(string topic, Partition partition, Message<TKey, TValue> message, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(topic);
         ArgumentNullException.ThrowIfNull(message);
-        ThrowIfDisposed();
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return Task.FromCanceled<DeliveryResult<TKey, TValue>>(cancellationToken);
-        }
-
-        var completion = new TaskCompletionSource<DeliveryResult<TKey, TValue>>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var delivery = new Delivery(this, topic, partition, message, null, completion);
-        var keyTask = _key.SerializeAsync(message.Key, new SerializationContext(MessageComponentType.Key, topic, message.Headers));
-        var valueTask = _value.SerializeAsync(message.Value, new SerializationContext(MessageComponentType.Value, topic, message.Headers));
-        lock (_orderGate)
-        {
-            if (_deferred == 0 && keyTask.IsCompleted && valueTask.IsCompleted)
-            {
-                try
-                {
-                    Send(delivery, Completed(keyTask, MessageComponentType.Key, topic), Completed(valueTask, MessageComponentType.Value, topic));
-                    return completion.Task;
-                }
-                catch (DeliveryFailedException ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
-                {
-                    // Fall through: wait for room in the queue, keeping later messages behind this one.
-                }
-                catch (Exception ex)
-                {
-                    return Task.FromException<DeliveryResult<TKey, TValue>>(ex);
-                }
-            }
-
-            Defer(delivery, keyTask, valueTask, cancellationToken);
-        }
-
-        return completion.Task;
+        return cancellationToken.IsCancellationRequested
+            ? Task.FromCanceled<DeliveryResult<TKey, TValue>>(cancellationToken)
+            : _pipeline.Produce(topic, partition, message, null, awaited: true, cancellationToken)!;
     }
 
-    // Must be called under _orderGate.
-    private void Defer(Delivery delivery, ValueTask<byte[]> keyTask, ValueTask<byte[]> valueTask, CancellationToken cancellationToken)
-    {
-        _deferred++;
-        _tail = SendWhenSerializedAsync(_tail, delivery, keyTask.AsTask(), valueTask.AsTask(), cancellationToken);
-    }
-
-    private async Task SendWhenSerializedAsync(Task previous, Delivery delivery, Task<byte[]> keyTask, Task<byte[]> valueTask, CancellationToken cancellationToken)
-    {
-        // The outcome is reported only after this message stops counting as deferred, so that a caller
-        // who sees the failure also sees an accurate InFlight.
-        Action? report = null;
-        try
-        {
-            await previous.ConfigureAwait(false);
-            byte[] keyBytes, valueBytes;
-            try
-            {
-                keyBytes = await keyTask.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                report = () => delivery.Fail(SerializationException.Create(MessageComponentType.Key, delivery.Topic, ex));
-                return;
-            }
-
-            try
-            {
-                valueBytes = await valueTask.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                report = () => delivery.Fail(SerializationException.Create(MessageComponentType.Value, delivery.Topic, ex));
-                return;
-            }
-
-            while (true)
-            {
-                if (Volatile.Read(ref _disposed) != 0)
-                {
-                    report = () => delivery.Complete(new Error(ErrorCode.Local_PurgeQueue, "The producer was disposed before this message's serialization finished."), delivery.Partition, Offset.Unset, PersistenceStatus.NotPersisted, Timestamp.Default);
-                    return;
-                }
-
-                try
-                {
-                    Send(delivery, keyBytes, valueBytes);
-                    return;
-                }
-                catch (DeliveryFailedException ex) when (ex.Error.Code == ErrorCode.Local_QueueFull && delivery.WaitsForRoom)
-                {
-                    await Task.Delay(FlushPollInterval, cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception ex)
-                {
-                    report = () => delivery.Fail(ex);
-                    return;
-                }
-            }
-        }
-        catch (OperationCanceledException ex)
-        {
-            report = () => delivery.Cancel(ex.CancellationToken);
-        }
-        finally
-        {
-            lock (_orderGate)
-            {
-                _deferred--;
-            }
-
-            report?.Invoke();
-        }
-    }
-
-    private void Send(Delivery delivery, byte[] keyBytes, byte[] valueBytes)
-    {
-        var raw = new Message<byte[], byte[]>
-        {
-            Key = keyBytes,
-            Value = valueBytes,
-            Headers = delivery.Message.Headers,
-            Timestamp = delivery.Message.Timestamp,
-        };
-        _pending.Add(delivery);
-        try
-        {
-            if (delivery.Partition == Partition.Any)
-            {
-                _inner.Produce(delivery.Topic, raw, delivery.Handler);
-            }
-            else
-            {
-                _inner.Produce(new TopicPartition(delivery.Topic, delivery.Partition), raw, delivery.Handler);
-            }
-        }
-        catch (ProduceException<byte[], byte[]> ex)
-        {
-            _pending.Remove(delivery);
-            throw new DeliveryFailedException(ex.Error, delivery.Topic, delivery.Partition);
-        }
-        catch (ObjectDisposedException)
-        {
-            _pending.Remove(delivery);
-            throw;
-        }
-    }
-
-    private static byte[] SerializeOrThrow<T>(SerializerSlot<T> slot, T data, MessageComponentType component, string topic, Headers? headers)
-    {
-        try
-        {
-            return slot.Serialize(data, new SerializationContext(component, topic, headers));
-        }
-        catch (Exception ex)
-        {
-            throw SerializationException.Create(component, topic, ex);
-        }
-    }
-
-    private static byte[] Completed(ValueTask<byte[]> task, MessageComponentType component, string topic)
-    {
-        if (task.IsCompletedSuccessfully)
-        {
-            return task.CompletedResult();
-        }
-
-        try
-        {
-            task.GetAwaiter().GetResult(); // completed and faulted: rethrows without blocking
-        }
-        catch (Exception ex)
-        {
-            throw SerializationException.Create(component, topic, ex);
-        }
-
-        throw new InvalidOperationException("Unreachable: a faulted task did not throw.");
-    }
-
-    private void ReportUnobserved(Error error)
-    {
-        try
-        {
-            _errorHandler?.Invoke(error);
-        }
-        catch (Exception)
-        {
-            // An error handler that throws must not take down the delivery-report thread.
-        }
-    }
-
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-
-    /// <summary>One message from the call that produced it to its delivery report.</summary>
-    private sealed class Delivery : PendingDeliveries<Delivery>.Node
-    {
-        private readonly SerializingProducer<TKey, TValue> _owner;
-        private readonly Action<DeliveryReport<TKey, TValue>>? _callback;
-        private readonly TaskCompletionSource<DeliveryResult<TKey, TValue>>? _completion;
-        private int _completed;
-
-        public Delivery(
-            SerializingProducer<TKey, TValue> owner,
-            string topic,
-            Partition partition,
-            Message<TKey, TValue> message,
-            Action<DeliveryReport<TKey, TValue>>? callback,
-            TaskCompletionSource<DeliveryResult<TKey, TValue>>? completion)
-        {
-            _owner = owner;
-            Topic = topic;
-            Partition = partition;
-            Message = message;
-            _callback = callback;
-            _completion = completion;
-            Handler = OnDeliveryReport;
-        }
-
-        public string Topic { get; }
-
-        public Partition Partition { get; }
-
-        public Message<TKey, TValue> Message { get; }
-
-        public Action<DeliveryReport<byte[], byte[]>> Handler { get; }
-
-        public bool WaitsForRoom => _completion is not null;
-
-        public void Fail(Exception exception)
-        {
-            if (Interlocked.Exchange(ref _completed, 1) != 0)
-            {
-                return;
-            }
-
-            if (_completion is not null)
-            {
-                _completion.TrySetException(exception);
-                return;
-            }
-
-            var code = exception switch
-            {
-                KeySerializationException => ErrorCode.Local_KeySerialization,
-                ValueSerializationException => ErrorCode.Local_ValueSerialization,
-                DeliveryFailedException d => d.Error.Code,
-                _ => ErrorCode.Local_Fail,
-            };
-            Report(new Error(code, exception.Message), Partition, Offset.Unset, PersistenceStatus.NotPersisted, Timestamp.Default);
-        }
-
-        public void Cancel(CancellationToken token)
-        {
-            if (Interlocked.Exchange(ref _completed, 1) == 0)
-            {
-                _completion?.TrySetCanceled(token);
-            }
-        }
-
-        public void Complete(Error error, Partition partition, Offset offset, PersistenceStatus status, Timestamp timestamp)
-        {
-            if (Interlocked.Exchange(ref _completed, 1) != 0)
-            {
-                return;
-            }
-
-            if (_completion is not null)
-            {
-                if (error.IsError)
-                {
-                    _completion.TrySetException(new DeliveryFailedException(error, Topic, partition));
-                }
-                else
-                {
-                    _completion.TrySetResult(new DeliveryResult<TKey, TValue>
-                    {
-                        Topic = Topic,
-                        Partition = partition,
-                        Offset = offset,
-                        Status = status,
-                        Message = WithTimestamp(timestamp),
-                    });
-                }
-
-                return;
-            }
-
-            Report(error, partition, offset, status, timestamp);
-        }
-
-        private void Report(Error error, Partition partition, Offset offset, PersistenceStatus status, Timestamp timestamp)
-        {
-            if (_callback is null)
-            {
-                if (error.IsError)
-                {
-                    _owner.ReportUnobserved(new Error(error.Code, $"Message to topic \"{Topic}\" was not delivered: {error.Reason}", error.IsFatal));
-                }
-
-                return;
-            }
-
-            var report = new DeliveryReport<TKey, TValue>
-            {
-                Topic = Topic,
-                Partition = partition,
-                Offset = offset,
-                Status = status,
-                Error = error,
-                Message = WithTimestamp(timestamp),
-            };
-            try
-            {
-                _callback(report);
-            }
-            catch (Exception ex)
-            {
-                _owner.ReportUnobserved(new Error(ErrorCode.Local_Fail, $"A delivery callback threw {ex.GetType().Name}: {ex.Message}"));
-            }
-        }
-
-        private Message<TKey, TValue> WithTimestamp(Timestamp timestamp) =>
-            timestamp.Type == TimestampType.NotAvailable || timestamp == Message.Timestamp
-                ? Message
-                : new Message<TKey, TValue> { Key = Message.Key, Value = Message.Value, Headers = Message.Headers, Timestamp = timestamp };
-
-        private void OnDeliveryReport(DeliveryReport<byte[], byte[]> report)
-        {
-            _owner._pending.Remove(this);
-            Complete(report.Error, report.Partition, report.Offset, report.Status, report.Timestamp);
-        }
-    }
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(!_pipeline.IsOpen, this);
 }

@@ -1,5 +1,7 @@
 using Confluent.Kafka;
 using KafkaClient.Configuration;
+using KafkaClient.Diagnostics;
+using KafkaClient.Producer;
 using KafkaClient.Serialization;
 
 namespace KafkaClient;
@@ -31,6 +33,7 @@ public sealed class SerializingProducerBuilder<TKey, TValue>
     private TimeSpan _disposeTimeout = TimeSpan.FromSeconds(30);
     private Action<Error>? _errorHandler;
     private Action<LogMessage>? _logHandler;
+    private TimeProvider _timeProvider = TimeProvider.System;
 
     /// <summary>Initializes a new instance of the <see cref="SerializingProducerBuilder{TKey, TValue}"/> class from librdkafka properties.</summary>
     /// <param name="config">A <see cref="ProducerConfig"/> or any <c>bootstrap.servers</c>-style key/value pairs.</param>
@@ -103,6 +106,7 @@ public sealed class SerializingProducerBuilder<TKey, TValue>
 
     /// <summary>Sets the handler for client-level errors and for failed deliveries that have no callback of their own.</summary>
     /// <param name="handler">Called on the delivery-report thread; must not block.</param>
+    /// <remarks>An unreachable cluster is reported once per outage, not on every reconnect attempt; the next outage is reported again once a delivery has succeeded.</remarks>
     /// <returns>This builder.</returns>
     public SerializingProducerBuilder<TKey, TValue> SetErrorHandler(Action<Error> handler)
     {
@@ -111,13 +115,23 @@ public sealed class SerializingProducerBuilder<TKey, TValue>
         return this;
     }
 
-    /// <summary>Sets the handler for librdkafka's log lines (default: written to standard error).</summary>
+    /// <summary>Sets the handler for librdkafka's log lines (default: none; nothing is written to standard error).</summary>
     /// <param name="handler">Called on librdkafka's threads; must not block.</param>
     /// <returns>This builder.</returns>
     public SerializingProducerBuilder<TKey, TValue> SetLogHandler(Action<LogMessage> handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
         _logHandler = handler;
+        return this;
+    }
+
+    /// <summary>Sets the clock used for flush and dispose deadlines (default <see cref="TimeProvider.System"/>).</summary>
+    /// <param name="timeProvider">The clock; tests may pass a fake one.</param>
+    /// <returns>This builder.</returns>
+    public SerializingProducerBuilder<TKey, TValue> SetTimeProvider(TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        _timeProvider = timeProvider;
         return this;
     }
 
@@ -132,16 +146,11 @@ public sealed class SerializingProducerBuilder<TKey, TValue>
         var properties = new Dictionary<string, string>(_properties, StringComparer.Ordinal);
         properties.TryAdd("partitioner", "murmur2_random");
 
-        var builder = new ProducerBuilder<byte[], byte[]>(properties);
-        if (_errorHandler is { } onError)
-        {
-            builder.SetErrorHandler((_, error) => onError(error));
-        }
-
-        if (_logHandler is { } onLog)
-        {
-            builder.SetLogHandler((_, log) => onLog(log));
-        }
+        var errors = new ErrorReporter(_errorHandler);
+        var creation = new CreationLog(_logHandler);
+        var builder = new ProducerBuilder<byte[], byte[]>(properties)
+            .SetErrorHandler((_, error) => errors.OnClientError(error))
+            .SetLogHandler((_, log) => creation.Log(log));
 
         IProducer<byte[], byte[]> inner;
         try
@@ -150,10 +159,17 @@ public sealed class SerializingProducerBuilder<TKey, TValue>
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or KafkaException)
         {
-            throw ConfigEntries.Invalid("producer", ex);
+            throw ConfigEntries.Invalid("producer", ex, _properties.Keys);
         }
 
-        return new SerializingProducer<TKey, TValue>(inner, key, value, _disposeTimeout, _errorHandler);
+        if (ConfigEntries.Misplaced("producer", creation.Finish()) is { } misplaced)
+        {
+            inner.Dispose();
+            throw misplaced;
+        }
+
+        var pipeline = new ProducerPipeline<TKey, TValue>(inner, key, value, _disposeTimeout, errors, PipelineObserver.None, _timeProvider);
+        return new SerializingProducer<TKey, TValue>(pipeline);
     }
 
     private static object Check<T>(string key, object value) =>

@@ -51,7 +51,7 @@ public static class Serdes
         return new Serde<string>(codec, codec);
     }
 
-    private sealed class EncodedString(Encoding encoding) : ISerializer<string>, IDeserializer<string>
+    private sealed class EncodedString(Encoding encoding) : ISerializer<string>, IDeserializer<string>, EncodedStringMarker
     {
         public byte[] Serialize(string data, SerializationContext context) => data is null ? null! : encoding.GetBytes(data);
 
@@ -76,11 +76,23 @@ public sealed class Serde<T> : ISerializer<T>, IDeserializer<T>
         ArgumentNullException.ThrowIfNull(deserializer);
         _serializer = serializer;
         _deserializer = deserializer;
+        WritesNoHeaders = IsConfluentBuiltIn(serializer) || serializer is EncodedStringMarker;
     }
+
+    /// <summary>Gets a value indicating whether the serializer is one of the built-in primitives, which never add headers.</summary>
+    internal bool WritesNoHeaders { get; }
 
     /// <inheritdoc/>
     public byte[] Serialize(T data, SerializationContext context) => _serializer.Serialize(data, context);
 
+    private static bool IsConfluentBuiltIn(ISerializer<T> serializer) =>
+        serializer.GetType().Assembly == typeof(Serializers).Assembly;
+
     /// <inheritdoc/>
     public T Deserialize(ReadOnlySpan<byte> data, bool isNull, SerializationContext context) => _deserializer.Deserialize(data, isNull, context);
+}
+
+/// <summary>Marks the library's own encoded-string serializer, which never adds headers.</summary>
+internal interface EncodedStringMarker
+{
 }

@@ -12,7 +12,11 @@ internal sealed class SerializerSlot<T>
     {
         _sync = sync;
         _async = async;
+        MayWriteHeaders = sync is not Serde<T> { WritesNoHeaders: true };
     }
+
+    /// <summary>Gets a value indicating whether the serializer may add headers, so that it must get a copy of the caller's.</summary>
+    public bool MayWriteHeaders { get; }
 
     /// <summary>Gets a value indicating whether serialization always completes on the calling thread.</summary>
     public bool IsSynchronous => _sync is not null;

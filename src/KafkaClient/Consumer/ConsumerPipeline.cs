@@ -1,0 +1,652 @@
+using System.Collections.Concurrent;
+using Confluent.Kafka;
+using KafkaClient.Diagnostics;
+using KafkaClient.Serialization;
+
+namespace KafkaClient.Consumer;
+
+/// <summary>The one path every consume call takes: one owner thread polls librdkafka into a bounded buffer; readers deserialize, apply the poison and retry rules, and store offsets.</summary>
+/// <remarks>
+/// <para>
+/// The owner thread is the only thread that calls librdkafka's poll, so rebalance callbacks, the error handler,
+/// commits, seeks and assignment changes all run on it; callers post them as commands and wait, synchronously or
+/// asynchronously. <c>Poll</c>, <c>PollAsync</c> and <c>ConsumeAsync</c> read from the buffer through one method
+/// written once for both (Npgsql's <c>bool async</c> pattern): with <c>async: false</c> it completes synchronously.
+/// </para>
+/// <para>
+/// A transient deserialization failure keeps the record (the consumer "stays on it"), retries it with backoff and
+/// reports each failure; a permanent one follows the <see cref="PoisonRecordPolicy"/>.
+/// </para>
+/// </remarks>
+internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
+{
+    private static readonly TimeSpan Slice = TimeSpan.FromMilliseconds(25);
+
+    private readonly IConsumer<byte[], byte[]> _inner;
+    private readonly DeserializerSlot<TKey> _key;
+    private readonly DeserializerSlot<TValue> _value;
+    private readonly bool _synchronous;
+    private readonly FetchBuffer _buffer;
+    private readonly OffsetStore _offsets;
+    private readonly PoisonRecordPolicy _poison;
+    private readonly DeadLetterForwarder? _deadLetters;
+    private readonly ConsumerSettings _settings;
+    private readonly ErrorReporter _errors;
+    private readonly PipelineObserver _observer;
+    private readonly TimeProvider _time;
+
+    private readonly Thread _owner;
+    private readonly ConcurrentQueue<Command> _commands = new();
+    private readonly AutoResetEvent _wake = new(false);
+    private readonly ManualResetEventSlim _stopped = new(false);
+    private readonly TaskCompletionSource _ownerExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _commandGate = new();
+    private bool _ownerDone;
+    private int _closed;
+    private int _hasSource;
+
+    // Reader state: one reader at a time, as with librdkafka's own consumer.
+    private Fetched? _held;
+    private int _attempts;
+    private long _retryAt;
+    private long _skipped;
+
+    public ConsumerPipeline(
+        IConsumer<byte[], byte[]> inner,
+        DeserializerSlot<TKey> key,
+        DeserializerSlot<TValue> value,
+        OffsetStore offsets,
+        DeadLetterForwarder? deadLetters,
+        ConsumerSettings settings,
+        ErrorReporter errors,
+        PipelineObserver observer,
+        TimeProvider time)
+    {
+        _inner = inner;
+        _key = key;
+        _value = value;
+        _synchronous = key.IsSynchronous && value.IsSynchronous;
+        _offsets = offsets;
+        _deadLetters = deadLetters;
+        _settings = settings;
+        _poison = settings.Poison;
+        _errors = errors;
+        _observer = observer;
+        _time = time;
+        _buffer = new FetchBuffer(settings.FetchBufferSize);
+        _owner = new Thread(Run) { IsBackground = true, Name = $"{inner.Name} poll" };
+        _owner.Start();
+    }
+
+    public IConsumer<byte[], byte[]> Inner => _inner;
+
+    public long Skipped => Interlocked.Read(ref _skipped);
+
+    public long DeadLettered => _deadLetters?.Forwarded ?? 0;
+
+    public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    // ---- Rebalance callbacks: librdkafka calls them on the owner thread (or the closing thread). ----
+
+    public void OnAssigned(List<TopicPartition> partitions, Action<IReadOnlyList<TopicPartition>>? user)
+    {
+        _buffer.Invalidate(partitions);
+        user?.Invoke(partitions);
+    }
+
+    public void OnRevoked(List<TopicPartitionOffset> partitions, Action<IReadOnlyList<TopicPartitionOffset>>? user)
+    {
+        var revoked = partitions.Select(p => p.TopicPartition).ToList();
+        _buffer.Invalidate(revoked);
+        if (_deadLetters is not null && _offsets.IsHolding(revoked))
+        {
+            // Let dead letters on their way land, so their offsets are stored before the revocation commits.
+            _ = _deadLetters.DrainAsync(async: false);
+        }
+
+        user?.Invoke(partitions);
+        _offsets.Forget(revoked);
+    }
+
+    public void OnLost(List<TopicPartitionOffset> partitions, Action<IReadOnlyList<TopicPartitionOffset>>? user)
+    {
+        var lost = partitions.Select(p => p.TopicPartition).ToList();
+        _buffer.Invalidate(lost);
+        _offsets.Forget(lost);
+        user?.Invoke(partitions);
+    }
+
+    // ---- Reading ----
+
+    /// <summary>Takes, deserializes and returns the next record; the one method behind Poll, PollAsync and ConsumeAsync.</summary>
+    public async ValueTask<ConsumeResult<TKey, TValue>?> PollAsync(TimeSpan timeout, bool async, CancellationToken cancellationToken)
+    {
+        ThrowIfClosed();
+        if (!async && !_synchronous)
+        {
+            throw new InvalidOperationException("This consumer has an asynchronous deserializer; blocking on it could deadlock. Use PollAsync or ConsumeAsync.");
+        }
+
+        EnsureSource();
+        cancellationToken.ThrowIfCancellationRequested();
+        var start = _time.GetTimestamp();
+        while (true)
+        {
+            if (_deadLetters is not null && _deadLetters.TryTakeFailure(out var undeliverable))
+            {
+                throw undeliverable!;
+            }
+
+            var fetched = _held;
+            if (fetched is null)
+            {
+                fetched = await _buffer.TakeAsync(Remaining(start, timeout), async, cancellationToken).ConfigureAwait(false);
+                if (fetched is null)
+                {
+                    return null;
+                }
+            }
+            else if (!_buffer.IsCurrent(fetched))
+            {
+                Release();
+                continue;
+            }
+            else if (!await BackOffAsync(start, timeout, async, cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+
+            if (fetched.Error is { } error)
+            {
+                throw error;
+            }
+
+            if (fetched.Record is not { } raw)
+            {
+                ThrowIfClosed(); // the wake-up left by Close
+                continue;
+            }
+
+            if (!_buffer.IsCurrent(fetched))
+            {
+                continue;
+            }
+
+            if (raw.IsPartitionEOF)
+            {
+                return EndOfPartition(raw);
+            }
+
+            var (result, failure) = await DeserializeAsync(raw).ConfigureAwait(false);
+            if (failure is null)
+            {
+                Release();
+                _offsets.Done(raw);
+                _observer.OnConsumed(raw.TopicPartitionOffset, raw.Message.Headers);
+                return result;
+            }
+
+            if (failure.IsRetriable)
+            {
+                // Not poison: stay on the record and try it again after a backoff.
+                _held = fetched;
+                _attempts++;
+                _retryAt = _time.GetTimestamp() + (long)(_settings.Backoff(_attempts).TotalSeconds * _time.TimestampFrequency);
+                if (_settings.TransientErrorHandler is not { } handler)
+                {
+                    throw failure;
+                }
+
+                handler(failure);
+                if (Expired(start, timeout))
+                {
+                    return null;
+                }
+
+                continue;
+            }
+
+            Release();
+            switch (_poison.Action)
+            {
+                case PoisonRecordPolicy.PoisonAction.Skip:
+                    _offsets.Done(raw);
+                    Interlocked.Increment(ref _skipped);
+                    _observer.OnPoison(failure, "skipped");
+                    _poison.OnSkipped?.Invoke(failure);
+                    break;
+                case PoisonRecordPolicy.PoisonAction.DeadLetter:
+                    if (!await _deadLetters!.StartAsync(raw, failure, Remaining(start, timeout), async, cancellationToken).ConfigureAwait(false))
+                    {
+                        // As many dead letters as allowed are on their way: stay on this record.
+                        _held = fetched;
+                        _retryAt = 0;
+                        return null;
+                    }
+
+                    _observer.OnPoison(failure, "dead-lettered");
+                    break;
+                default:
+                    _offsets.Done(raw);
+                    _observer.OnPoison(failure, "raised");
+                    throw failure;
+            }
+
+            if (Expired(start, timeout))
+            {
+                return null;
+            }
+        }
+    }
+
+    public IAsyncEnumerable<ConsumeResult<TKey, TValue>> ConsumeAsync(CancellationToken cancellationToken)
+    {
+        ThrowIfClosed();
+        EnsureSource();
+        return Stream(cancellationToken);
+    }
+
+    public Offset Position(TopicPartition partition)
+    {
+        if (_held is { Record: { } held } && held.TopicPartition.Equals(partition) && _buffer.IsCurrent(_held))
+        {
+            return held.Offset;
+        }
+
+        return _buffer.FirstOffset(partition) ?? _inner.Position(partition);
+    }
+
+    // ---- Owner-thread operations ----
+
+    public ValueTask<T> InvokeAsync<T>(Func<T> call, bool async, CancellationToken cancellationToken)
+    {
+        if (Thread.CurrentThread == _owner)
+        {
+            return new ValueTask<T>(call());
+        }
+
+        var command = new Command<T>(call, async);
+        lock (_commandGate)
+        {
+            if (_ownerDone)
+            {
+                throw new ObjectDisposedException(GetType().Name, "The consumer is closed.");
+            }
+
+            _commands.Enqueue(command);
+        }
+
+        _wake.Set();
+        return command.WaitAsync(cancellationToken);
+    }
+
+    public void Invoke(Action call) => InvokeAsync(() => { call(); return true; }, async: false, CancellationToken.None).GetAwaiter().GetResult();
+
+    public void Subscribe(IEnumerable<string> topics)
+    {
+        var list = topics.ToList();
+        Invoke(() => _inner.Subscribe(list));
+        Volatile.Write(ref _hasSource, list.Count > 0 ? 1 : 0);
+    }
+
+    public void Unsubscribe()
+    {
+        Invoke(() =>
+        {
+            _buffer.InvalidateAll();
+            _inner.Unsubscribe();
+        });
+        Volatile.Write(ref _hasSource, 0);
+    }
+
+    public void Assign(List<TopicPartitionOffset> partitions)
+    {
+        Invoke(() =>
+        {
+            _buffer.InvalidateAll();
+            _inner.Assign(partitions);
+        });
+        Volatile.Write(ref _hasSource, partitions.Count > 0 ? 1 : 0);
+    }
+
+    public void Unassign()
+    {
+        Invoke(() =>
+        {
+            _buffer.InvalidateAll();
+            _inner.Unassign();
+        });
+        Volatile.Write(ref _hasSource, 0);
+    }
+
+    public void Seek(TopicPartitionOffset offset) => Invoke(() =>
+    {
+        _buffer.Invalidate([offset.TopicPartition]);
+        _inner.Seek(offset);
+    });
+
+    public ValueTask<IReadOnlyList<TopicPartitionOffset>> CommitAsync(bool async, CancellationToken cancellationToken) =>
+        InvokeAsync<IReadOnlyList<TopicPartitionOffset>>(
+            () =>
+            {
+                try
+                {
+                    return _inner.Commit();
+                }
+                catch (KafkaException ex) when (ex.Error.Code == ErrorCode.Local_NoOffset)
+                {
+                    return []; // nothing stored since the last commit: nothing to do
+                }
+            },
+            async,
+            cancellationToken);
+
+    public ValueTask<bool> CommitAsync(List<TopicPartitionOffset> offsets, bool async, CancellationToken cancellationToken) =>
+        InvokeAsync(() => { _inner.Commit(offsets); return true; }, async, cancellationToken);
+
+    // ---- Closing ----
+
+    /// <summary>Stops the owner thread, lets dead letters on their way land (bounded), then commits and leaves the group.</summary>
+    public async ValueTask CloseAsync(bool async)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        _stopped.Set();
+        _wake.Set();
+        if (async)
+        {
+            await _ownerExited.Task.ConfigureAwait(false);
+        }
+        else
+        {
+            _owner.Join();
+        }
+
+        _buffer.Add(null, null); // wakes a reader still waiting
+        try
+        {
+            if (_deadLetters is not null)
+            {
+                await _deadLetters.DrainAsync(async).ConfigureAwait(false);
+            }
+
+            if (async)
+            {
+                // librdkafka's close blocks (it leaves the group and runs the revocation callback): not on a pool thread.
+                await Task.Factory.StartNew(_inner.Close, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+            }
+            else
+            {
+                _inner.Close();
+            }
+        }
+        finally
+        {
+            _deadLetters?.Dispose();
+        }
+    }
+
+    public void Dispose()
+    {
+        _inner.Dispose();
+        _wake.Dispose();
+    }
+
+    private void Run()
+    {
+        WaitHandle[] wakeOrRoom = [_wake, _buffer.Room];
+        try
+        {
+            while (!_stopped.IsSet)
+            {
+                RunCommands();
+                if (!_buffer.TryReserve())
+                {
+                    WaitHandle.WaitAny(wakeOrRoom, Slice);
+                    continue;
+                }
+
+                ConsumeResult<byte[], byte[]>? record;
+                try
+                {
+                    record = _inner.Consume(Slice);
+                }
+                catch (ConsumeException ex)
+                {
+                    var tpo = ex.ConsumerRecord?.TopicPartitionOffset;
+                    _buffer.Add(null, new KafkaOperationException($"Consume failed: {ErrorText.Safe(ex.Error.Reason)} ({ex.Error.Code})", ex.Error, tpo?.Topic, tpo?.Partition, tpo?.Offset, ex));
+                    continue;
+                }
+                catch (KafkaException ex)
+                {
+                    _buffer.Add(null, new KafkaOperationException($"Consume failed: {ErrorText.Safe(ex.Error.Reason)} ({ex.Error.Code})", ex.Error, innerException: ex));
+                    continue;
+                }
+
+                if (record is null)
+                {
+                    _buffer.Unreserve();
+                    continue;
+                }
+
+                _errors.Connected();
+                _buffer.Add(record, null);
+            }
+        }
+        finally
+        {
+            lock (_commandGate)
+            {
+                _ownerDone = true;
+            }
+
+            RunCommands();
+            _ownerExited.TrySetResult();
+        }
+    }
+
+    private void RunCommands()
+    {
+        while (_commands.TryDequeue(out var command))
+        {
+            command.Run();
+        }
+    }
+
+    private async IAsyncEnumerable<ConsumeResult<TKey, TValue>> Stream([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested && !IsClosed)
+        {
+            ConsumeResult<TKey, TValue>? record;
+            try
+            {
+                record = await PollAsync(Timeout.InfiniteTimeSpan, async: true, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                yield break;
+            }
+            catch (ObjectDisposedException) when (IsClosed)
+            {
+                yield break;
+            }
+
+            if (record is not null)
+            {
+                yield return record;
+            }
+        }
+    }
+
+    private async ValueTask<(ConsumeResult<TKey, TValue>? Result, DeserializationException? Failure)> DeserializeAsync(ConsumeResult<byte[], byte[]> raw)
+    {
+        // Synchronous deserializers complete at once, so the synchronous Poll never waits here.
+        TKey key;
+        try
+        {
+            key = await _key.DeserializeAsync(raw.Message.Key, new SerializationContext(MessageComponentType.Key, raw.Topic, raw.Message.Headers)).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            return (null, DeserializationException.Create(MessageComponentType.Key, raw!, ex));
+        }
+
+        TValue value;
+        try
+        {
+            value = await _value.DeserializeAsync(raw.Message.Value, new SerializationContext(MessageComponentType.Value, raw.Topic, raw.Message.Headers)).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            return (null, DeserializationException.Create(MessageComponentType.Value, raw!, ex));
+        }
+
+        return (new ConsumeResult<TKey, TValue>
+        {
+            Topic = raw.Topic,
+            Partition = raw.Partition,
+            Offset = raw.Offset,
+            LeaderEpoch = raw.LeaderEpoch,
+            Message = new Message<TKey, TValue> { Key = key, Value = value, Headers = raw.Message.Headers, Timestamp = raw.Message.Timestamp },
+        }, null);
+    }
+
+    /// <summary>Waits out the backoff of a held record; false when the poll's timeout ends first.</summary>
+    private async ValueTask<bool> BackOffAsync(long start, TimeSpan timeout, bool async, CancellationToken cancellationToken)
+    {
+        var now = _time.GetTimestamp();
+        if (_retryAt <= now)
+        {
+            return true;
+        }
+
+        var wait = _time.GetElapsedTime(now, _retryAt);
+        var left = Remaining(start, timeout);
+        var delay = left == Timeout.InfiniteTimeSpan || wait < left ? wait : left;
+        if (async)
+        {
+            await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            _stopped.Wait(delay, cancellationToken);
+        }
+
+        ThrowIfClosed();
+        return delay == wait;
+    }
+
+    private void Release()
+    {
+        _held = null;
+        _attempts = 0;
+    }
+
+    private void EnsureSource()
+    {
+        if (Volatile.Read(ref _hasSource) == 0)
+        {
+            throw new InvalidOperationException("This consumer is neither subscribed nor assigned, so it would wait forever: call Subscribe or Assign first.");
+        }
+    }
+
+    private TimeSpan Remaining(long start, TimeSpan timeout)
+    {
+        if (timeout == Timeout.InfiniteTimeSpan)
+        {
+            return timeout;
+        }
+
+        var left = timeout - _time.GetElapsedTime(start);
+        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+    }
+
+    private bool Expired(long start, TimeSpan timeout) => timeout != Timeout.InfiniteTimeSpan && _time.GetElapsedTime(start) >= timeout;
+
+    private static ConsumeResult<TKey, TValue> EndOfPartition(ConsumeResult<byte[], byte[]> raw) => new()
+    {
+        Topic = raw.Topic,
+        Partition = raw.Partition,
+        Offset = raw.Offset,
+        IsPartitionEOF = true,
+    };
+
+    private void ThrowIfClosed() => ObjectDisposedException.ThrowIf(IsClosed, this);
+
+    private abstract class Command
+    {
+        public abstract void Run();
+    }
+
+    /// <summary>A call that must run on the owner thread, and its caller waiting for it synchronously or asynchronously.</summary>
+    private sealed class Command<T>(Func<T> call, bool async) : Command
+    {
+        private readonly TaskCompletionSource<T>? _completion = async ? new(TaskCreationOptions.RunContinuationsAsynchronously) : null;
+        private readonly ManualResetEventSlim? _done = async ? null : new();
+        private T? _result;
+        private Exception? _failure;
+
+        public override void Run()
+        {
+            try
+            {
+                _result = call();
+            }
+            catch (Exception ex)
+            {
+                _failure = ex;
+            }
+
+            if (_completion is not null)
+            {
+                if (_failure is null)
+                {
+                    _completion.TrySetResult(_result!);
+                }
+                else
+                {
+                    _completion.TrySetException(_failure);
+                }
+            }
+            else
+            {
+                _done!.Set();
+            }
+        }
+
+        public ValueTask<T> WaitAsync(CancellationToken cancellationToken)
+        {
+            if (_completion is not null)
+            {
+                return new ValueTask<T>(_completion.Task.WaitAsync(cancellationToken));
+            }
+
+            _done!.Wait(cancellationToken);
+            _done.Dispose();
+            if (_failure is not null)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(_failure);
+            }
+
+            return new ValueTask<T>(_result!);
+        }
+    }
+}
+
+/// <summary>The consumer's settings beyond librdkafka's, validated once by the builder.</summary>
+internal sealed record ConsumerSettings(
+    PoisonRecordPolicy Poison,
+    Action<DeserializationException>? TransientErrorHandler,
+    TimeSpan InitialBackoff,
+    TimeSpan MaxBackoff,
+    int FetchBufferSize)
+{
+    public TimeSpan Backoff(int attempt)
+    {
+        var backoff = InitialBackoff * Math.Pow(2, Math.Min(attempt - 1, 20));
+        return backoff > MaxBackoff ? MaxBackoff : backoff;
+    }
+}

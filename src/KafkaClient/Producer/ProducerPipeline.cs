@@ -1,0 +1,581 @@
+using Confluent.Kafka;
+using KafkaClient.Diagnostics;
+using KafkaClient.Serialization;
+
+namespace KafkaClient.Producer;
+
+/// <summary>The one path every produce call takes: serialize, order, send, report.</summary>
+/// <remarks>
+/// <para>
+/// Serialize: both serializers run on the calling thread; an asynchronous one returns a task that is awaited,
+/// never blocked on. Order: a message goes straight to librdkafka only when nothing produced before it is still
+/// waiting (for its serializer or for room in a full queue); otherwise it joins the backlog, which one drain loop
+/// sends strictly in call order. The fast path takes no lock. Send: the message joins the pending list, then
+/// librdkafka's queue. Report: librdkafka's delivery report completes the caller's task or callback.
+/// </para>
+/// <para>
+/// Flush and dispose wait for the backlog to empty and for the pending list to empty, on signals set by the
+/// drain loop and the delivery-report thread: no polling.
+/// </para>
+/// </remarks>
+internal sealed class ProducerPipeline<TKey, TValue>
+{
+    private const int Open = 0;
+    private const int Closing = 1;
+    private const int Closed = 2;
+
+    private readonly IProducer<byte[], byte[]> _inner;
+    private readonly SerializerSlot<TKey> _key;
+    private readonly SerializerSlot<TValue> _value;
+    private readonly bool _copyHeaders;
+    private readonly ErrorReporter _errors;
+    private readonly PipelineObserver _observer;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _disposeTimeout;
+    private readonly PendingDeliveries<Delivery> _pending = new();
+
+    private readonly Lock _orderGate = new();
+    private readonly Queue<Deferred> _backlog = new();
+    private readonly ManualResetEventSlim _backlogEmpty = new(initialState: true);
+    private TaskCompletionSource? _backlogEmptied;
+    private int _deferred;
+    private bool _draining;
+    private int _state;
+
+    public ProducerPipeline(
+        IProducer<byte[], byte[]> inner,
+        SerializerSlot<TKey> key,
+        SerializerSlot<TValue> value,
+        TimeSpan disposeTimeout,
+        ErrorReporter errors,
+        PipelineObserver observer,
+        TimeProvider time)
+    {
+        _inner = inner;
+        _key = key;
+        _value = value;
+        _copyHeaders = key.MayWriteHeaders || value.MayWriteHeaders;
+        _disposeTimeout = disposeTimeout;
+        _errors = errors;
+        _observer = observer;
+        _time = time;
+    }
+
+    public string Name => _inner.Name;
+
+    public int InFlight => _pending.Count + Volatile.Read(ref _deferred);
+
+    public bool IsOpen => Volatile.Read(ref _state) == Open;
+
+    public IProducer<byte[], byte[]> Inner => _inner;
+
+    /// <summary>Produces one message; returns its task when <paramref name="awaited"/>, else null (the outcome goes to <paramref name="callback"/>).</summary>
+    /// <remarks>Not awaited: serializer failures and an immediate refusal by librdkafka are thrown. Awaited: they fault the task.</remarks>
+    public Task<DeliveryResult<TKey, TValue>>? Produce(
+        string topic,
+        Partition partition,
+        Message<TKey, TValue> message,
+        Action<DeliveryReport<TKey, TValue>>? callback,
+        bool awaited,
+        CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _state) != Open, this);
+        var completion = awaited ? new TaskCompletionSource<DeliveryResult<TKey, TValue>>(TaskCreationOptions.RunContinuationsAsynchronously) : null;
+
+        // Serializers may add headers (schema ids, for example); they get a copy, never the caller's object.
+        var headers = _copyHeaders ? Copy(message.Headers) : message.Headers;
+        var delivery = new Delivery(this, topic, partition, message, headers, callback, completion);
+        var keyTask = _key.SerializeAsync(message.Key, new SerializationContext(MessageComponentType.Key, topic, headers));
+        var valueTask = _value.SerializeAsync(message.Value, new SerializationContext(MessageComponentType.Value, topic, headers));
+
+        if (Volatile.Read(ref _deferred) == 0 && keyTask.IsCompleted && valueTask.IsCompleted)
+        {
+            KafkaClientException? failure = Serialized(keyTask, valueTask, topic, out var keyBytes, out var valueBytes);
+            failure ??= Send(delivery, keyBytes!, valueBytes!);
+            if (failure is null)
+            {
+                return completion?.Task;
+            }
+
+            if (!(awaited && failure is DeliveryFailedException { Error.Code: ErrorCode.Local_QueueFull }))
+            {
+                return awaited ? Task.FromException<DeliveryResult<TKey, TValue>>(failure) : throw failure;
+            }
+
+            // A full queue is waited out for an awaited call, and every later call queues up behind it.
+            keyTask = new ValueTask<byte[]>(keyBytes!);
+            valueTask = new ValueTask<byte[]>(valueBytes!);
+        }
+
+        Defer(new Deferred(delivery, keyTask, valueTask, awaited ? cancellationToken : CancellationToken.None));
+        return completion?.Task;
+    }
+
+    /// <summary>Waits until every message is delivered or the timeout passes, blocking the caller.</summary>
+    public int Flush(TimeSpan timeout)
+    {
+        var start = _time.GetTimestamp();
+        _backlogEmpty.Wait(timeout);
+        _inner.Flush(Remaining(start, timeout));
+        return InFlight;
+    }
+
+    /// <summary>Waits until every message is delivered or the timeout passes, without blocking a thread.</summary>
+    public async Task<int> FlushAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var start = _time.GetTimestamp();
+        try
+        {
+            await BacklogEmptied().WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
+            await _pending.WhenEmpty().WaitAsync(Remaining(start, timeout), _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Reported as the number still in flight.
+        }
+
+        return InFlight;
+    }
+
+    /// <summary>Stops taking messages, waits (bounded by the dispose timeout) for the backlog and for deliveries, then releases librdkafka.</summary>
+    public void Close()
+    {
+        if (Interlocked.CompareExchange(ref _state, Closing, Open) != Open)
+        {
+            return;
+        }
+
+        Flush(_disposeTimeout);
+        Shutdown();
+    }
+
+    /// <summary>The asynchronous twin of <see cref="Close"/>.</summary>
+    public async ValueTask CloseAsync()
+    {
+        if (Interlocked.CompareExchange(ref _state, Closing, Open) != Open)
+        {
+            return;
+        }
+
+        await FlushAsync(_disposeTimeout, CancellationToken.None).ConfigureAwait(false);
+        Shutdown();
+    }
+
+    private void Shutdown()
+    {
+        Volatile.Write(ref _state, Closed);
+        _inner.Dispose();
+
+        var purged = new Error(
+            ErrorCode.Local_PurgeQueue,
+            $"The producer was disposed before delivery of this message was confirmed ({InFlight} message(s) still undelivered after the {_disposeTimeout.TotalSeconds:0.###} s dispose timeout).");
+        foreach (var delivery in _pending.Drain())
+        {
+            delivery.Complete(purged, delivery.Partition, Offset.Unset, PersistenceStatus.PossiblyPersisted, Timestamp.Default);
+        }
+
+        Deferred[] waiting;
+        lock (_orderGate)
+        {
+            waiting = [.. _backlog];
+        }
+
+        var unserialized = new Error(ErrorCode.Local_PurgeQueue, $"The producer was disposed before this message's serialization finished (dispose timeout {_disposeTimeout.TotalSeconds:0.###} s).");
+        foreach (var entry in waiting)
+        {
+            entry.Delivery.Complete(unserialized, entry.Delivery.Partition, Offset.Unset, PersistenceStatus.NotPersisted, Timestamp.Default);
+        }
+
+        _backlogEmpty.Dispose();
+    }
+
+    private void Defer(Deferred entry)
+    {
+        bool start;
+        lock (_orderGate)
+        {
+            if (Volatile.Read(ref _deferred) == 0)
+            {
+                _backlogEmpty.Reset();
+            }
+
+            Volatile.Write(ref _deferred, _deferred + 1);
+            _backlog.Enqueue(entry);
+            start = !_draining;
+            _draining = true;
+        }
+
+        if (start)
+        {
+            // On the thread pool: the caller's thread must never be captured by a long drain.
+            _ = Task.Run(DrainAsync);
+        }
+    }
+
+    private async Task DrainAsync()
+    {
+        while (true)
+        {
+            Deferred entry;
+            lock (_orderGate)
+            {
+                if (!_backlog.TryPeek(out entry!))
+                {
+                    _draining = false;
+                    return;
+                }
+            }
+
+            var report = await SendInOrderAsync(entry).ConfigureAwait(false);
+
+            TaskCompletionSource? emptied = null;
+            lock (_orderGate)
+            {
+                _backlog.Dequeue();
+                Volatile.Write(ref _deferred, _deferred - 1);
+                if (_deferred == 0)
+                {
+                    if (Volatile.Read(ref _state) != Closed)
+                    {
+                        _backlogEmpty.Set();
+                    }
+
+                    emptied = _backlogEmptied;
+                    _backlogEmptied = null;
+                }
+            }
+
+            emptied?.TrySetResult();
+
+            // Reported after the message stops counting as deferred, so a caller who sees it sees an accurate InFlight.
+            report?.Invoke();
+        }
+    }
+
+    /// <summary>Waits for one backlog entry's serializers and for room in librdkafka's queue, then sends it; returns how to report a failure.</summary>
+    private async Task<Action?> SendInOrderAsync(Deferred entry)
+    {
+        var delivery = entry.Delivery;
+        var cancellationToken = entry.CancellationToken;
+        byte[] keyBytes, valueBytes;
+        try
+        {
+            keyBytes = await Awaited(entry.Key, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                valueBytes = await Awaited(entry.Value, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                return () => delivery.Fail(SerializationException.Create(MessageComponentType.Value, delivery.Topic, ex));
+            }
+        }
+        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
+        {
+            return () => delivery.Cancel(ex.CancellationToken);
+        }
+        catch (Exception ex)
+        {
+            return () => delivery.Fail(SerializationException.Create(MessageComponentType.Key, delivery.Topic, ex));
+        }
+
+        while (true)
+        {
+            if (Volatile.Read(ref _state) == Closed)
+            {
+                return () => delivery.Complete(
+                    new Error(ErrorCode.Local_PurgeQueue, "The producer was disposed before this message's serialization finished."),
+                    delivery.Partition,
+                    Offset.Unset,
+                    PersistenceStatus.NotPersisted,
+                    Timestamp.Default);
+            }
+
+            var removals = _pending.Removals;
+            var failure = Send(delivery, keyBytes, valueBytes);
+            if (failure is null)
+            {
+                return null;
+            }
+
+            if (failure is DeliveryFailedException { Error.Code: ErrorCode.Local_QueueFull } && delivery.WaitsForRoom)
+            {
+                try
+                {
+                    // Room appears when a delivery report takes a message out of the queue.
+                    await _pending.WhenRemovedAfter(removals).WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException ex)
+                {
+                    return () => delivery.Cancel(ex.CancellationToken);
+                }
+
+                continue;
+            }
+
+            return () => delivery.Fail(failure);
+        }
+    }
+
+    private static ValueTask<byte[]> Awaited(ValueTask<byte[]> task, CancellationToken cancellationToken) =>
+        task.IsCompleted || !cancellationToken.CanBeCanceled ? task : new ValueTask<byte[]>(task.AsTask().WaitAsync(cancellationToken));
+
+    /// <summary>Hands one serialized message to librdkafka; returns the failure instead of throwing it.</summary>
+    private DeliveryFailedException? Send(Delivery delivery, byte[] keyBytes, byte[] valueBytes)
+    {
+        var raw = new Message<byte[], byte[]>
+        {
+            Key = keyBytes,
+            Value = valueBytes,
+            Headers = delivery.Headers,
+            Timestamp = delivery.Message.Timestamp,
+        };
+        _observer.OnSending(delivery.Topic, delivery.Headers!);
+        _pending.Add(delivery);
+        try
+        {
+            if (delivery.Partition == Partition.Any)
+            {
+                _inner.Produce(delivery.Topic, raw, delivery.Handler);
+            }
+            else
+            {
+                _inner.Produce(new TopicPartition(delivery.Topic, delivery.Partition), raw, delivery.Handler);
+            }
+
+            return null;
+        }
+        catch (ProduceException<byte[], byte[]> ex)
+        {
+            _pending.Unlink(delivery);
+            return new DeliveryFailedException(ex.Error, delivery.Topic, delivery.Partition);
+        }
+        catch (ObjectDisposedException)
+        {
+            _pending.Unlink(delivery);
+            return new DeliveryFailedException(new Error(ErrorCode.Local_PurgeQueue, "The producer was disposed."), delivery.Topic, delivery.Partition);
+        }
+    }
+
+    private static SerializationException? Serialized(ValueTask<byte[]> keyTask, ValueTask<byte[]> valueTask, string topic, out byte[]? keyBytes, out byte[]? valueBytes)
+    {
+        var keyFailure = Failure(keyTask, MessageComponentType.Key, topic, out keyBytes);
+        var valueFailure = Failure(valueTask, MessageComponentType.Value, topic, out valueBytes);
+        return keyFailure ?? valueFailure;
+    }
+
+    private static SerializationException? Failure(ValueTask<byte[]> task, MessageComponentType component, string topic, out byte[]? bytes)
+    {
+        bytes = null;
+        if (task.IsCompletedSuccessfully)
+        {
+            bytes = task.CompletedResult();
+            return null;
+        }
+
+        try
+        {
+            task.GetAwaiter().GetResult(); // completed and faulted: rethrows without blocking
+            return null;
+        }
+        catch (Exception ex)
+        {
+            return SerializationException.Create(component, topic, ex);
+        }
+    }
+
+    private static Headers Copy(Headers? headers)
+    {
+        var copy = new Headers();
+        if (headers is not null)
+        {
+            foreach (var header in headers)
+            {
+                copy.Add(header.Key, header.GetValueBytes());
+            }
+        }
+
+        return copy;
+    }
+
+    private Task BacklogEmptied()
+    {
+        lock (_orderGate)
+        {
+            return _deferred == 0
+                ? Task.CompletedTask
+                : (_backlogEmptied ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+    }
+
+    private TimeSpan Remaining(long start, TimeSpan timeout)
+    {
+        if (timeout == Timeout.InfiniteTimeSpan)
+        {
+            return timeout;
+        }
+
+        var left = timeout - _time.GetElapsedTime(start);
+        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+    }
+
+    private sealed record Deferred(Delivery Delivery, ValueTask<byte[]> Key, ValueTask<byte[]> Value, CancellationToken CancellationToken);
+
+    /// <summary>One message from the call that produced it to its delivery report.</summary>
+    private sealed class Delivery : PendingDeliveries<Delivery>.Node
+    {
+        private readonly ProducerPipeline<TKey, TValue> _owner;
+        private readonly Action<DeliveryReport<TKey, TValue>>? _callback;
+        private readonly TaskCompletionSource<DeliveryResult<TKey, TValue>>? _completion;
+        private int _completed;
+
+        public Delivery(
+            ProducerPipeline<TKey, TValue> owner,
+            string topic,
+            Partition partition,
+            Message<TKey, TValue> message,
+            Headers? headers,
+            Action<DeliveryReport<TKey, TValue>>? callback,
+            TaskCompletionSource<DeliveryResult<TKey, TValue>>? completion)
+        {
+            _owner = owner;
+            Topic = topic;
+            Partition = partition;
+            Message = message;
+            Headers = headers;
+            _callback = callback;
+            _completion = completion;
+            Handler = OnDeliveryReport;
+        }
+
+        public string Topic { get; }
+
+        public Partition Partition { get; }
+
+        public Message<TKey, TValue> Message { get; }
+
+        public Headers? Headers { get; }
+
+        public Action<DeliveryReport<byte[], byte[]>> Handler { get; }
+
+        public bool WaitsForRoom => _completion is not null;
+
+        public void Fail(KafkaClientException exception)
+        {
+            if (Interlocked.Exchange(ref _completed, 1) != 0)
+            {
+                return;
+            }
+
+            if (_completion is not null)
+            {
+                _completion.TrySetException(exception);
+                return;
+            }
+
+            var code = exception switch
+            {
+                KeySerializationException => ErrorCode.Local_KeySerialization,
+                ValueSerializationException => ErrorCode.Local_ValueSerialization,
+                KafkaOperationException k => k.Error.Code,
+                _ => ErrorCode.Local_Fail,
+            };
+            Report(new Error(code, exception.Message), Partition, Offset.Unset, PersistenceStatus.NotPersisted, Timestamp.Default);
+        }
+
+        public void Cancel(CancellationToken token)
+        {
+            if (Interlocked.Exchange(ref _completed, 1) == 0)
+            {
+                _completion?.TrySetCanceled(token);
+            }
+        }
+
+        public void Complete(Error error, Partition partition, Offset offset, PersistenceStatus status, Timestamp timestamp)
+        {
+            if (Interlocked.Exchange(ref _completed, 1) != 0)
+            {
+                return;
+            }
+
+            if (_completion is not null)
+            {
+                if (error.IsError)
+                {
+                    _completion.TrySetException(new DeliveryFailedException(error, Topic, partition));
+                }
+                else
+                {
+                    _completion.TrySetResult(new DeliveryResult<TKey, TValue>
+                    {
+                        Topic = Topic,
+                        Partition = partition,
+                        Offset = offset,
+                        Status = status,
+                        Message = WithTimestamp(timestamp),
+                    });
+                }
+
+                return;
+            }
+
+            Report(error, partition, offset, status, timestamp);
+        }
+
+        private void Report(Error error, Partition partition, Offset offset, PersistenceStatus status, Timestamp timestamp)
+        {
+            if (_callback is null)
+            {
+                if (error.IsError)
+                {
+                    _owner._errors.Report(new Error(error.Code, $"Message to topic \"{Topic}\" was not delivered: {error.Reason}", error.IsFatal));
+                }
+
+                return;
+            }
+
+            var report = new DeliveryReport<TKey, TValue>
+            {
+                Topic = Topic,
+                Partition = partition,
+                Offset = offset,
+                Status = status,
+                Error = error,
+                Message = WithTimestamp(timestamp),
+            };
+            try
+            {
+                _callback(report);
+            }
+            catch (Exception ex)
+            {
+                _owner._errors.Report(new Error(ErrorCode.Local_Fail, $"A delivery callback threw {ex.GetType().Name}: {ErrorText.Safe(ex.Message)}"));
+            }
+        }
+
+        private Message<TKey, TValue> WithTimestamp(Timestamp timestamp) =>
+            timestamp.Type == TimestampType.NotAvailable || timestamp == Message.Timestamp
+                ? Message
+                : new Message<TKey, TValue> { Key = Message.Key, Value = Message.Value, Headers = Message.Headers, Timestamp = timestamp };
+
+        private void OnDeliveryReport(DeliveryReport<byte[], byte[]> report)
+        {
+            _owner._pending.Remove(this);
+            if (!report.Error.IsError)
+            {
+                _owner._errors.Connected();
+            }
+
+            try
+            {
+                _owner._observer.OnDelivered(Topic, report.Partition, report.Offset, report.Error);
+            }
+            catch (Exception ex)
+            {
+                _owner._errors.Report(new Error(ErrorCode.Local_Fail, $"A pipeline observer threw {ex.GetType().Name}: {ErrorText.Safe(ex.Message)}"));
+            }
+
+            Complete(report.Error, report.Partition, report.Offset, report.Status, report.Timestamp);
+        }
+    }
+}

@@ -77,7 +77,7 @@ if (step is "evolve" or "all")
         Console.WriteLine("Unexpected: the incompatible schema was accepted.");
         return 1;
     }
-    catch (ValueSerializationException ex) when (ex.InnerException is SchemaRegistryException { ErrorCode: 409 } refusal)
+    catch (ValueSerializationException ex) when (ex.InnerException is JsonSerdeException { Failure: JsonSerdeFailure.RegistryRefused, InnerException: SchemaRegistryException { ErrorCode: 409 } refusal })
     {
         Console.WriteLine($"Refused as expected: {refusal.Message}");
     }

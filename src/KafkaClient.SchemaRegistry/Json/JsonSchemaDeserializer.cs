@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Unicode;
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 
@@ -12,20 +13,36 @@ namespace KafkaClient.SchemaRegistry.Json;
 /// <remarks>
 /// <para>
 /// Reads the schema id, fetches the writer's schema once per id (unknown ids fail) and maps the JSON with
-/// System.Text.Json or the <c>fromJson</c> hook. With <c>validate.on.deserialize=true</c> the received bytes,
-/// not a re-serialized object, are validated against the writer's schema. A bad frame throws
-/// <see cref="InvalidDataException"/>; the consumer turns every failure into a <see cref="DeserializationException"/>
-/// carrying the raw bytes, and goes on.
+/// System.Text.Json or the <c>fromJson</c> hook. As Confluent's .NET and Python deserializers do, the received
+/// bytes, not a re-serialized object, are validated against the writer's schema unless
+/// <c>validate.on.deserialize=false</c>.
+/// </para>
+/// <para>
+/// Once per writer schema id, a <typeparamref name="T"/> that System.Text.Json maps as an object is checked against the
+/// schema's properties: if a member matches a property only under another naming convention (<c>favoriteNumber</c>
+/// against <c>favorite_number</c>) or no member matches any property, every value of that schema fails with
+/// <see cref="JsonSerdeFailure.ReaderMismatch"/> instead of arriving with its fields defaulted.
+/// </para>
+/// <para>
+/// Every failure is a <see cref="JsonSerdeException"/> (a <see cref="JsonSchemaValidationException"/> for a schema
+/// violation) with the cause as its inner exception and a bounded message without URL credentials; only a registry
+/// that cannot be reached or fails on its side is retriable. The consumer turns it into a
+/// <see cref="DeserializationException"/> carrying the raw bytes, and goes on.
 /// </para>
 /// <para>Thread-safe.</para>
 /// </remarks>
 public sealed class JsonSchemaDeserializer<T> : IAsyncDeserializer<T>
 {
+    private static readonly bool IsNodeTarget = typeof(JsonNode).IsAssignableFrom(typeof(T));
+
     private readonly ISchemaRegistryClient _registry;
     private readonly JsonSchemaSerdeConfig _config;
     private readonly JsonSerializerOptions _json;
     private readonly Func<JsonNode?, SerializationContext, T>? _fromJson;
-    private readonly ConcurrentDictionary<int, Task<NJsonSchema.JsonSchema?>> _writers = new();
+    private readonly JsonReaderOptions _readerOptions;
+    private readonly JsonDocumentOptions _documentOptions;
+    private readonly Func<int, Task<Writer>> _fetch;
+    private readonly ConcurrentDictionary<int, Task<Writer>> _writers = new();
 
     /// <summary>Initializes a new instance of the <see cref="JsonSchemaDeserializer{T}"/> class.</summary>
     /// <param name="registry">The registry client.</param>
@@ -43,6 +60,11 @@ public sealed class JsonSchemaDeserializer<T> : IAsyncDeserializer<T>
         _config = config ?? JsonSchemaSerdeConfig.Default;
         _json = jsonOptions ?? JsonSerializerOptions.Web;
         _fromJson = fromJson;
+        _readerOptions = new JsonReaderOptions { CommentHandling = _json.ReadCommentHandling, AllowTrailingCommas = _json.AllowTrailingCommas, MaxDepth = _json.MaxDepth };
+
+        // A JsonNode with a duplicate property would fail only when the application reads it: refuse it here.
+        _documentOptions = new JsonDocumentOptions { CommentHandling = _json.ReadCommentHandling, AllowTrailingCommas = _json.AllowTrailingCommas, MaxDepth = _json.MaxDepth, AllowDuplicateProperties = false };
+        _fetch = FetchAsync;
     }
 
     /// <summary>Deserializes one framed payload.</summary>
@@ -50,9 +72,13 @@ public sealed class JsonSchemaDeserializer<T> : IAsyncDeserializer<T>
     /// <param name="isNull">True for a null payload (a tombstone), which gives null.</param>
     /// <param name="context">The topic and whether this is a key or a value.</param>
     /// <returns>The value.</returns>
-    /// <exception cref="InvalidDataException">The bytes are not Confluent-framed.</exception>
-    /// <exception cref="SchemaRegistryException">The schema id is unknown to the registry (40403).</exception>
-    /// <exception cref="JsonSchemaValidationException">With validation on: the JSON violates the writer's schema.</exception>
+    /// <exception cref="JsonSerdeException">
+    /// The bytes are not Confluent-framed (<see cref="JsonSerdeFailure.InvalidFrame"/>), the schema id is unknown
+    /// (<see cref="JsonSerdeFailure.UnknownSchema"/>), the registry cannot be reached (<see cref="JsonSerdeFailure.RegistryUnavailable"/>, retriable),
+    /// the payload is not UTF-8 JSON (<see cref="JsonSerdeFailure.MalformedPayload"/>), <typeparamref name="T"/> does not fit the
+    /// writer's schema (<see cref="JsonSerdeFailure.ReaderMismatch"/>) or the JSON cannot be mapped (<see cref="JsonSerdeFailure.ConversionFailed"/>).
+    /// </exception>
+    /// <exception cref="JsonSchemaValidationException">With validation on (the default): the JSON violates the writer's schema.</exception>
     public Task<T> DeserializeAsync(ReadOnlyMemory<byte> data, bool isNull, SerializationContext context)
     {
         if (isNull)
@@ -60,68 +86,178 @@ public sealed class JsonSchemaDeserializer<T> : IAsyncDeserializer<T>
             return Task.FromResult<T>(default!);
         }
 
-        var id = ConfluentWireFormat.ReadSchemaId(data.Span);
-        var writer = _writers.GetOrAdd(id, FetchAsync);
+        int id;
+        try
+        {
+            id = ConfluentWireFormat.ReadSchemaId(data.Span);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new JsonSerdeException(JsonSerdeFailure.InvalidFrame, ex.Message, ex, topic: context.Topic);
+        }
+
+        var writer = _writers.GetOrAdd(id, _fetch);
         return writer.IsCompletedSuccessfully
-            ? Task.FromResult(Decode(data[ConfluentWireFormat.HeaderLength..], context, id, writer.GetAwaiter().GetResult())) // completed: does not block
+            ? Task.FromResult(Decode(data[ConfluentWireFormat.HeaderLength..], context, writer.GetAwaiter().GetResult())) // completed: does not block
             : DeserializeSlowAsync(data, context, id, writer);
     }
 
-    private async Task<T> DeserializeSlowAsync(ReadOnlyMemory<byte> data, SerializationContext context, int id, Task<NJsonSchema.JsonSchema?> pending)
+    private async Task<T> DeserializeSlowAsync(ReadOnlyMemory<byte> data, SerializationContext context, int id, Task<Writer> pending)
     {
-        NJsonSchema.JsonSchema? writer;
+        Writer writer;
         try
         {
             writer = await pending.ConfigureAwait(false);
         }
         catch
         {
-            _writers.TryRemove(new KeyValuePair<int, Task<NJsonSchema.JsonSchema?>>(id, pending));
+            // Forget the failure so the next value asks the registry again.
+            _writers.TryRemove(new KeyValuePair<int, Task<Writer>>(id, pending));
             throw;
         }
 
-        return Decode(data[ConfluentWireFormat.HeaderLength..], context, id, writer);
+        return Decode(data[ConfluentWireFormat.HeaderLength..], context, writer);
     }
 
-    private T Decode(ReadOnlyMemory<byte> json, SerializationContext context, int id, NJsonSchema.JsonSchema? writer)
+    private T Decode(ReadOnlyMemory<byte> json, SerializationContext context, Writer writer)
     {
-        if (writer is not null)
+        if (writer.Mismatch is { } mismatch)
         {
-            var errors = writer.Validate(Encoding.UTF8.GetString(json.Span));
-            if (errors.Count > 0)
+            throw new JsonSerdeException(JsonSerdeFailure.ReaderMismatch, mismatch, null, writer.Id, topic: context.Topic);
+        }
+
+        var span = json.Span;
+        CheckWellFormed(span, writer.Id, context);
+        if (writer.Validator is { } validator)
+        {
+            Validate(validator, span, writer.Id, context);
+        }
+
+        try
+        {
+            if (_fromJson is not null)
             {
-                throw new JsonSchemaValidationException(id, null, errors.Select(e => $"{e.Path}: {e.Kind}").ToList());
+                return _fromJson(JsonNode.Parse(span, documentOptions: _documentOptions), context);
+            }
+
+            return IsNodeTarget
+                ? (T)(object?)JsonNode.Parse(span, documentOptions: _documentOptions)!
+                : JsonSerializer.Deserialize<T>(span, _json)!;
+        }
+        catch (Exception ex) when (ex is not JsonSerdeException)
+        {
+            throw new JsonSerdeException(
+                JsonSerdeFailure.ConversionFailed,
+                $"The JSON written with schema {writer.Id} could not be read as {typeof(T).Name}: {ex.GetType().Name}: {ErrorText.Safe(ex.Message, 512)}",
+                ex,
+                writer.Id,
+                topic: context.Topic);
+        }
+    }
+
+    private void CheckWellFormed(ReadOnlySpan<byte> json, int id, SerializationContext context)
+    {
+        // Up front, so no value carries bytes that fail only when the application reads them.
+        if (!Utf8.IsValid(json))
+        {
+            throw new JsonSerdeException(
+                JsonSerdeFailure.MalformedPayload,
+                $"The payload written with schema {id} is not valid UTF-8 (first invalid byte at offset {FirstInvalidUtf8(json)} of {json.Length}).",
+                null,
+                id,
+                topic: context.Topic);
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(json, _readerOptions);
+            while (reader.Read())
+            {
+                if (reader.ValueIsEscaped && reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName)
+                {
+                    _ = reader.GetString(); // an escaped lone surrogate (\ud800) fails here, not when the value is read
+                }
             }
         }
-
-        if (_fromJson is not null)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
-            return _fromJson(JsonNode.Parse(json.Span), context);
+            throw new JsonSerdeException(JsonSerdeFailure.MalformedPayload, $"The payload written with schema {id} is not well-formed JSON: {ErrorText.Safe(ex.Message, 512)}", ex, id, topic: context.Topic);
         }
-
-        return typeof(T) == typeof(JsonNode)
-            ? (T)(object)JsonNode.Parse(json.Span)!
-            : JsonSerializer.Deserialize<T>(json.Span, _json)!;
     }
 
-    private async Task<NJsonSchema.JsonSchema?> FetchAsync(int id)
+    private static void Validate(NJsonSchema.JsonSchema validator, ReadOnlySpan<byte> json, int id, SerializationContext context)
+    {
+        ICollection<NJsonSchema.Validation.ValidationError> errors;
+        try
+        {
+            errors = validator.Validate(Encoding.UTF8.GetString(json));
+        }
+        catch (Exception ex)
+        {
+            // The validator gave up on well-formed JSON (for example a number beyond its range).
+            throw new JsonSerdeException(
+                JsonSerdeFailure.SchemaViolation,
+                $"The JSON could not be checked against schema {id}: {ex.GetType().Name}: {ErrorText.Safe(ex.Message, 512)}",
+                ex,
+                id,
+                topic: context.Topic);
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new JsonSchemaValidationException(id, null, errors.Select(e => $"{e.Path}: {e.Kind}").ToList(), context.Topic);
+        }
+    }
+
+    private static int FirstInvalidUtf8(ReadOnlySpan<byte> json)
+    {
+        var offset = 0;
+        while (offset < json.Length && System.Text.Rune.DecodeFromUtf8(json[offset..], out _, out var consumed) == System.Buffers.OperationStatus.Done)
+        {
+            offset += consumed;
+        }
+
+        return offset;
+    }
+
+    private async Task<Writer> FetchAsync(int id)
     {
         Schema schema;
         try
         {
             schema = await _registry.GetSchemaAsync(id, null).ConfigureAwait(false);
         }
-        catch (SchemaRegistryException ex) when ((int)ex.Status >= 500)
+        catch (Exception ex)
         {
-            // A registry-side failure is transient: say so with the HTTP exception type callers retry on.
-            throw new HttpRequestException($"Schema Registry failed to return schema {id}: {ex.Message}", ex, ex.Status);
+            throw JsonSerdeException.FromRegistry($"fetching schema {id}", ex, schemaId: id);
         }
 
         if (schema.SchemaType != SchemaType.Json)
         {
-            throw new InvalidDataException($"Schema {id} is a {schema.SchemaType} schema, not JSON.");
+            throw new JsonSerdeException(JsonSerdeFailure.UnsupportedSchema, $"Schema {id} is a {schema.SchemaType} schema, not JSON.", null, id);
         }
 
-        return _config.ValidateOnDeserialize ? await NJsonSchema.JsonSchema.FromJsonAsync(schema.SchemaString).ConfigureAwait(false) : null;
+        NJsonSchema.JsonSchema? validator = null;
+        if (_config.ValidateOnDeserialize)
+        {
+            try
+            {
+                validator = await NJsonSchema.JsonSchema.FromJsonAsync(schema.SchemaString).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                throw new JsonSerdeException(
+                    JsonSerdeFailure.UnsupportedSchema,
+                    $"Schema {id} could not be loaded for validation (set validate.on.deserialize=false to read without): {ex.GetType().Name}: {ErrorText.Safe(ex.Message, 512)}",
+                    ex,
+                    id);
+            }
+        }
+
+        var mismatch = _fromJson is null ? ReaderSchemaCheck.Check(typeof(T), _json, schema.SchemaString, id) : null;
+        return new Writer(id, validator, mismatch);
     }
+
+    /// <summary>What is known about one writer schema: its validator (with validation on) and whether <typeparamref name="T"/> fits it.</summary>
+    private sealed record Writer(int Id, NJsonSchema.JsonSchema? Validator, string? Mismatch);
 }

@@ -8,7 +8,7 @@ namespace KafkaClient.SchemaRegistry.Json;
 /// Keys and defaults: <c>auto.register.schemas</c> (true), <c>use.latest.version</c> (false),
 /// <c>latest.compatibility.strict</c> (true), <c>normalize.schemas</c> (false), <c>use.schema.id</c> (unset),
 /// <c>subject.name.strategy</c> (<c>topic</c>; also <c>record</c>, <c>topic_record</c> or Confluent's Java class
-/// names), <c>validate.on.serialize</c> (true), <c>validate.on.deserialize</c> (false). Unknown keys throw.
+/// names), <c>validate.on.serialize</c> (true), <c>validate.on.deserialize</c> (true, as Confluent's .NET and Python deserializers validate). Unknown keys throw.
 /// Immutable.
 /// </remarks>
 public sealed class JsonSchemaSerdeConfig
@@ -87,8 +87,8 @@ public sealed class JsonSchemaSerdeConfig
     /// <summary>Gets a value indicating whether values are validated against the schema before they are produced (default true).</summary>
     public bool ValidateOnSerialize { get; } = true;
 
-    /// <summary>Gets a value indicating whether received bytes are validated against the writer's schema (default false).</summary>
-    public bool ValidateOnDeserialize { get; }
+    /// <summary>Gets a value indicating whether received bytes are validated against the writer's schema (default true; <c>validate.on.deserialize=false</c> opts out).</summary>
+    public bool ValidateOnDeserialize { get; } = true;
 
     internal string Subject(SerializationContext context, string recordName) => SubjectNameStrategy switch
     {

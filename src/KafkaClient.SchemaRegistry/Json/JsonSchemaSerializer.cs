@@ -19,6 +19,8 @@ namespace KafkaClient.SchemaRegistry.Json;
 /// The first value for a subject registers (or looks up) the schema; later values use the cached id and complete
 /// synchronously, without a registry call. Values are validated against the schema before they are framed unless
 /// <c>validate.on.serialize=false</c>; a violation throws <see cref="JsonSchemaValidationException"/> naming each path.
+/// Every failure is a <see cref="JsonSerdeException"/> with the cause as its inner exception and a bounded message
+/// without URL credentials; only a registry that cannot be reached or fails on its side is retriable.
 /// </para>
 /// <para>Thread-safe; share one instance per registry and value type.</para>
 /// </remarks>
@@ -74,7 +76,11 @@ public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
     /// <param name="context">The topic and whether this is a key or a value.</param>
     /// <returns>The framed bytes.</returns>
     /// <exception cref="JsonSchemaValidationException">The value violates the schema.</exception>
-    /// <exception cref="SchemaRegistryException">The registry refused the schema (for example HTTP 409: incompatible).</exception>
+    /// <exception cref="JsonSerdeException">
+    /// The registry refused the schema (<see cref="JsonSerdeFailure.RegistryRefused"/>, for example HTTP 409: incompatible; the registry's
+    /// exception is the inner exception), could not be reached (<see cref="JsonSerdeFailure.RegistryUnavailable"/>, retriable), or the
+    /// value could not be written as JSON (<see cref="JsonSerdeFailure.ConversionFailed"/>).
+    /// </exception>
     public Task<byte[]> SerializeAsync(T data, SerializationContext context)
     {
         if (data is null)
@@ -112,15 +118,46 @@ public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
 
     private byte[] Encode(T data, SerializationContext context, Target target)
     {
-        byte[] json = _toJson is null
-            ? JsonSerializer.SerializeToUtf8Bytes(data, _json)
-            : Encoding.UTF8.GetBytes(_toJson(data, context)?.ToJsonString() ?? "null");
+        byte[] json;
+        try
+        {
+            json = _toJson is null
+                ? JsonSerializer.SerializeToUtf8Bytes(data, _json)
+                : Encoding.UTF8.GetBytes(_toJson(data, context)?.ToJsonString() ?? "null");
+        }
+        catch (Exception ex)
+        {
+            throw new JsonSerdeException(
+                JsonSerdeFailure.ConversionFailed,
+                $"The {typeof(T).Name} could not be written as JSON: {ex.GetType().Name}: {ErrorText.Safe(ex.Message, 512)}",
+                ex,
+                target.Id,
+                target.Subject,
+                context.Topic);
+        }
+
         if (target.Validator is { } validator)
         {
-            var errors = validator.Validate(Encoding.UTF8.GetString(json));
+            ICollection<NJsonSchema.Validation.ValidationError> errors;
+            try
+            {
+                errors = validator.Validate(Encoding.UTF8.GetString(json));
+            }
+            catch (Exception ex)
+            {
+                // The validator gave up on well-formed JSON (for example a number beyond its range).
+                throw new JsonSerdeException(
+                    JsonSerdeFailure.SchemaViolation,
+                    $"The JSON could not be checked against schema {target.Id}: {ex.GetType().Name}: {ErrorText.Safe(ex.Message, 512)}",
+                    ex,
+                    target.Id,
+                    target.Subject,
+                    context.Topic);
+            }
+
             if (errors.Count > 0)
             {
-                throw new JsonSchemaValidationException(target.Id, target.Subject, errors.Select(e => $"{e.Path}: {e.Kind}").ToList());
+                throw new JsonSchemaValidationException(target.Id, target.Subject, errors.Select(e => $"{e.Path}: {e.Kind}").ToList(), context.Topic);
             }
         }
 
@@ -133,10 +170,20 @@ public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
         {
             return await ResolveCoreAsync(subject).ConfigureAwait(false);
         }
-        catch (SchemaRegistryException ex) when ((int)ex.Status >= 500)
+        catch (Exception ex) when (ex is HttpRequestException or IOException or TimeoutException or OperationCanceledException)
         {
-            // A registry-side failure is transient: say so with the HTTP exception type callers retry on.
-            throw new HttpRequestException($"Schema Registry failed for subject \"{subject}\": {ex.Message}", ex, ex.Status);
+            // Unreachable, timed out or 5xx: retriable; refusals (409 incompatible, 401, 422) are not.
+            throw JsonSerdeException.FromRegistry($"resolving the schema of subject \"{ErrorText.Safe(subject, 256)}\"", ex, _config.UseSchemaId, subject);
+        }
+        catch (Exception ex) when (ex is not JsonSerdeException)
+        {
+            // For example a latest schema whose text cannot be compared.
+            throw new JsonSerdeException(
+                JsonSerdeFailure.UnsupportedSchema,
+                $"The schema of subject \"{ErrorText.Safe(subject, 256)}\" could not be resolved: {ex.GetType().Name}: {ErrorText.Safe(ex.Message, 512)}",
+                ex,
+                _config.UseSchemaId,
+                subject);
         }
     }
 
@@ -154,7 +201,12 @@ public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
             var latest = await _registry.GetLatestSchemaAsync(subject).ConfigureAwait(false);
             if (_config.LatestCompatibilityStrict && !new JsonSchemaDiff().Compare(_schema, latest.SchemaString).IsCompatible)
             {
-                throw new InvalidOperationException($"The serializer's schema is not compatible with the latest schema (version {latest.Version}, id {latest.Id}) of subject \"{subject}\".");
+                throw new JsonSerdeException(
+                    JsonSerdeFailure.UnsupportedSchema,
+                    $"The serializer's schema is not compatible with the latest schema (version {latest.Version}, id {latest.Id}) of subject \"{subject}\".",
+                    null,
+                    latest.Id,
+                    subject);
             }
 
             id = latest.Id;
@@ -172,9 +224,21 @@ public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
         NJsonSchema.JsonSchema? validator = null;
         if (_config.ValidateOnSerialize)
         {
-            validator = validationSchema == _schema
-                ? await _validator.Value.ConfigureAwait(false)
-                : await NJsonSchema.JsonSchema.FromJsonAsync(validationSchema).ConfigureAwait(false);
+            try
+            {
+                validator = validationSchema == _schema
+                    ? await _validator.Value.ConfigureAwait(false)
+                    : await NJsonSchema.JsonSchema.FromJsonAsync(validationSchema).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                throw new JsonSerdeException(
+                    JsonSerdeFailure.UnsupportedSchema,
+                    $"Schema {id} of subject \"{subject}\" could not be loaded for validation: {ex.GetType().Name}: {ErrorText.Safe(ex.Message, 512)}",
+                    ex,
+                    id,
+                    subject);
+            }
         }
 
         return new Target(id, subject, validator);

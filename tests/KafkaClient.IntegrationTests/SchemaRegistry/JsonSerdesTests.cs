@@ -117,7 +117,10 @@ public class JsonSerdesTests(KafkaFixture kafka)
         await using var evolved = Producer(registry, User.SchemaWithRequiredEmail);
         var ex = await Assert.ThrowsAsync<ValueSerializationException>(() => evolved.ProduceAsync(topic, "bob", Alice with { Name = "bob" }));
 
-        var refusal = Assert.IsType<SchemaRegistryException>(ex.InnerException);
+        var wrapped = Assert.IsType<JsonSerdeException>(ex.InnerException);
+        Assert.Equal(JsonSerdeFailure.RegistryRefused, wrapped.Failure);
+        Assert.False(ex.IsRetriable);
+        var refusal = Assert.IsType<SchemaRegistryException>(wrapped.InnerException);
         Assert.Equal(System.Net.HttpStatusCode.Conflict, refusal.Status);
         Assert.Equal(409, refusal.ErrorCode);
         Assert.Contains($"incompatible with an earlier schema for subject \"{topic}-value\"", ex.Message, StringComparison.Ordinal);
@@ -183,14 +186,18 @@ public class JsonSerdesTests(KafkaFixture kafka)
 
         await using var consumer = Consumer<User>(registry, topic);
         var unknown = await Assert.ThrowsAsync<ValueDeserializationException>(async () => await consumer.PollAsync(TimeSpan.FromSeconds(30)));
-        Assert.Equal(40403, Assert.IsType<SchemaRegistryException>(unknown.InnerException).ErrorCode);
+        var unknownId = Assert.IsType<JsonSerdeException>(unknown.InnerException);
+        Assert.Equal(JsonSerdeFailure.UnknownSchema, unknownId.Failure);
+        Assert.False(unknown.IsRetriable);
+        Assert.Equal(40403, Assert.IsType<SchemaRegistryException>(unknownId.InnerException).ErrorCode);
         Assert.Equal(ConfluentWireFormat.Frame(987_654, "{}"u8), unknown.RawValue);
 
         var magic = await Assert.ThrowsAsync<ValueDeserializationException>(async () => await consumer.PollAsync(TimeSpan.FromSeconds(30)));
-        Assert.Contains("magic byte", Assert.IsType<InvalidDataException>(magic.InnerException).Message, StringComparison.Ordinal);
+        Assert.Equal(JsonSerdeFailure.InvalidFrame, Assert.IsType<JsonSerdeException>(magic.InnerException).Failure);
+        Assert.Contains("magic byte", Assert.IsType<InvalidDataException>(magic.InnerException.InnerException).Message, StringComparison.Ordinal);
 
         var truncated = await Assert.ThrowsAsync<ValueDeserializationException>(async () => await consumer.PollAsync(TimeSpan.FromSeconds(30)));
-        Assert.IsType<InvalidDataException>(truncated.InnerException);
+        Assert.IsType<InvalidDataException>(Assert.IsType<JsonSerdeException>(truncated.InnerException).InnerException);
         Assert.Equal(new byte[] { 0, 0, 1 }, truncated.RawValue);
 
         var good = await consumer.PollAsync(TimeSpan.FromSeconds(30));
@@ -277,6 +284,9 @@ public class JsonSerdesTests(KafkaFixture kafka)
 
         // Cold: a new subject needs the registry and fails, retriably, after bounded retries.
         var ex = await Assert.ThrowsAsync<ValueSerializationException>(() => producer.ProduceAsync(other, "cold", Alice));
+        var unreachable = Assert.IsType<JsonSerdeException>(ex.InnerException);
+        Assert.Equal(JsonSerdeFailure.RegistryUnavailable, unreachable.Failure);
+        Assert.True(unreachable.IsRetriable, ex.ToString());
         Assert.True(ex.IsRetriable, ex.ToString());
         Assert.Equal(0, producer.InFlight);
     }

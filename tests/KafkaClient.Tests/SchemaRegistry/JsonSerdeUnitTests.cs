@@ -16,7 +16,7 @@ public class JsonSerdeUnitTests
         Assert.Null(config.UseSchemaId);
         Assert.Equal(Confluent.SchemaRegistry.SubjectNameStrategy.Topic, config.SubjectNameStrategy);
         Assert.True(config.ValidateOnSerialize);
-        Assert.False(config.ValidateOnDeserialize);
+        Assert.True(config.ValidateOnDeserialize); // as Confluent's .NET and Python deserializers
     }
 
     [Theory]

@@ -1,0 +1,126 @@
+using System.Net;
+using Confluent.SchemaRegistry;
+
+namespace KafkaClient.SchemaRegistry.Json;
+
+/// <summary>What went wrong in a registry-aware JSON serializer or deserializer.</summary>
+public enum JsonSerdeFailure
+{
+    /// <summary>The bytes are not Confluent-framed: too short, or a magic byte other than 0.</summary>
+    InvalidFrame,
+
+    /// <summary>The registry does not know the schema id (HTTP 404, error code 40403).</summary>
+    UnknownSchema,
+
+    /// <summary>The schema is not usable: not a JSON schema, text the validator cannot load, or (with <c>use.latest.version</c>) a latest schema the serializer's own is not compatible with.</summary>
+    UnsupportedSchema,
+
+    /// <summary>The registry could not be reached or failed on its side (connection failure, timeout, HTTP 408, 429 or 5xx); retriable.</summary>
+    RegistryUnavailable,
+
+    /// <summary>The registry refused the request (for example HTTP 401, 409 incompatible, 422 invalid schema).</summary>
+    RegistryRefused,
+
+    /// <summary>The payload is not well-formed JSON in UTF-8.</summary>
+    MalformedPayload,
+
+    /// <summary>The JSON does not satisfy its schema (a <see cref="JsonSchemaValidationException"/> lists the violations), or the validator could not check it (for example a number beyond its range).</summary>
+    SchemaViolation,
+
+    /// <summary>The reader type's JSON property names do not match the writer schema's (for example camelCase against snake_case).</summary>
+    ReaderMismatch,
+
+    /// <summary>Well-formed JSON could not be mapped to or from the value type (or the conversion hook failed).</summary>
+    ConversionFailed,
+}
+
+/// <summary>A registry-aware JSON serializer or deserializer failed.</summary>
+/// <remarks>
+/// <para>
+/// The serdes raise only this family, so the producer's <see cref="SerializationException"/> and the consumer's
+/// <see cref="DeserializationException"/> always carry one as their inner exception, with the original cause
+/// (Schema Registry client, HTTP, System.Text.Json or validator exception) as its own inner exception.
+/// </para>
+/// <para>
+/// Messages are bounded in length and never repeat credentials written into a registry URL; the inner
+/// exception is kept unchanged and may still contain them (Confluent's client puts the URL in its messages).
+/// </para>
+/// </remarks>
+public class JsonSerdeException : KafkaClientException
+{
+    private readonly bool _retriable;
+
+    /// <summary>Initializes a new instance of the <see cref="JsonSerdeException"/> class.</summary>
+    /// <param name="failure">What went wrong.</param>
+    /// <param name="message">What failed; credentials in URLs are removed and the length bounded.</param>
+    /// <param name="innerException">The cause, if any.</param>
+    /// <param name="schemaId">The schema id, if known.</param>
+    /// <param name="subject">The subject, if known.</param>
+    /// <param name="topic">The topic, if known.</param>
+    /// <param name="isRetriable">Whether the same call may succeed later.</param>
+    public JsonSerdeException(JsonSerdeFailure failure, string message, Exception? innerException = null, int? schemaId = null, string? subject = null, string? topic = null, bool isRetriable = false)
+        : base(ErrorText.Safe(message), innerException, topic, null, null)
+    {
+        Failure = failure;
+        SchemaId = schemaId;
+        Subject = subject;
+        _retriable = isRetriable;
+    }
+
+    /// <summary>Gets what went wrong.</summary>
+    public JsonSerdeFailure Failure { get; }
+
+    /// <summary>Gets the registry id of the schema involved, if known.</summary>
+    public int? SchemaId { get; }
+
+    /// <summary>Gets the subject involved, if known.</summary>
+    public string? Subject { get; }
+
+    /// <summary>Gets a value indicating whether the same call may succeed later: true only when the registry could not be reached or failed on its side.</summary>
+    public override bool IsRetriable => _retriable;
+
+    /// <summary>Wraps a failure of a registry call: transient ones (unreachable, timeout, HTTP 408, 429, 5xx) are retriable, an unknown id or a refusal is not.</summary>
+    /// <param name="what">What was asked of the registry, for the message.</param>
+    /// <param name="ex">The registry client's exception.</param>
+    /// <param name="schemaId">The schema id, if known.</param>
+    /// <param name="subject">The subject, if known.</param>
+    /// <param name="topic">The topic, if known.</param>
+    /// <returns>The exception to throw.</returns>
+    internal static JsonSerdeException FromRegistry(string what, Exception ex, int? schemaId = null, string? subject = null, string? topic = null)
+    {
+        var cause = ex is AggregateException { InnerExceptions.Count: 1 } one ? one.InnerExceptions[0] : ex;
+        if (cause is JsonSerdeException own)
+        {
+            return own;
+        }
+
+        var status = cause switch
+        {
+            SchemaRegistryException registry => (int)registry.Status,
+            HttpRequestException { StatusCode: { } code } => (int)code,
+            _ => (int?)null,
+        };
+        var errorCode = (cause as SchemaRegistryException)?.ErrorCode;
+        var detail = status is null ? string.Empty : $" (HTTP {status}{(errorCode is null or -1 ? string.Empty : $", error code {errorCode}")})";
+        var reason = ErrorText.Safe(cause.Message, 768);
+
+        if (status == (int)HttpStatusCode.NotFound && schemaId is not null)
+        {
+            return new JsonSerdeException(JsonSerdeFailure.UnknownSchema, $"Schema Registry does not know schema id {schemaId}{detail}: {reason}", ex, schemaId, subject, topic);
+        }
+
+        return IsTransient(cause, status)
+            ? new JsonSerdeException(JsonSerdeFailure.RegistryUnavailable, $"Schema Registry could not be reached or failed while {what}{detail}: {reason}", ex, schemaId, subject, topic, isRetriable: true)
+            : new JsonSerdeException(JsonSerdeFailure.RegistryRefused, $"Schema Registry refused {what}{detail}: {reason}", ex, schemaId, subject, topic);
+    }
+
+    private static bool IsTransient(Exception cause, int? status) => cause switch
+    {
+        _ when status is not null => status is 408 or 429 or >= 500,
+
+        // Confluent's client reports a 401 without a JSON body as a bare "Unauthorized": a refusal, not an outage.
+        HttpRequestException http => !string.Equals(http.Message, "Unauthorized", StringComparison.Ordinal),
+        IOException or TimeoutException or OperationCanceledException => true,
+        _ => false,
+    };
+}

@@ -11,7 +11,7 @@ public class JsonSchemaConformanceTests(ITestOutputHelper output)
     private const int MinimumVerdicts = 263;
     private const int MinimumExactChangeLists = 255;
 
-    [Fact]
+    [RequiresConformanceDataFact]
     public void Verdicts_and_change_lists_agree_with_confluent()
     {
         var diff = new JsonSchemaDiff();

@@ -393,6 +393,8 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     {
         _inner.Dispose();
         _wake.Dispose();
+        _stopped.Dispose();
+        _buffer.Dispose();
     }
 
     private void Run()

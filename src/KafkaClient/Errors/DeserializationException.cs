@@ -2,11 +2,18 @@ using Confluent.Kafka;
 
 namespace KafkaClient;
 
-/// <summary>A consumed record's key or value could not be deserialized; the consumer's position is already past it.</summary>
+/// <summary>A consumed record's key or value could not be deserialized.</summary>
 /// <remarks>
+/// <para>
 /// The record is kept whole: <see cref="RawKey"/>, <see cref="RawValue"/>, <see cref="Headers"/> and
 /// <see cref="Timestamp"/> are the bytes and metadata as they were read from the broker, so the caller can
-/// log, park or re-publish the record. The next poll returns the record after this one.
+/// log, park or re-publish the record.
+/// </para>
+/// <para>
+/// Permanent (<see cref="IsRetriable"/> false, a poison record): the consumer's position is past it and the next
+/// poll returns the record after it. Transient (true): the consumer stays on the record and the next poll tries
+/// it again.
+/// </para>
 /// </remarks>
 public abstract class DeserializationException : KafkaClientException
 {
@@ -47,7 +54,7 @@ public abstract class DeserializationException : KafkaClientException
     /// <summary>Gets the record's topic, partition and offset.</summary>
     public TopicPartitionOffset TopicPartitionOffset => new(Topic!, Partition!.Value, Offset!.Value);
 
-    /// <summary>Gets a value indicating whether deserializing the same bytes again may succeed: true only when the deserializer failed on an I/O problem (for example a schema registry that could not be reached).</summary>
+    /// <summary>Gets a value indicating whether deserializing the same bytes again may succeed: true for I/O failures, timeouts and HTTP 5xx, 408 or 429 (for example a schema registry that could not be reached), and for the library's own retriable errors.</summary>
     public override bool IsRetriable => Transient.Is(InnerException);
 
     internal static DeserializationException Create(MessageComponentType component, ConsumeResult<byte[]?, byte[]?> record, Exception inner) =>
@@ -56,7 +63,7 @@ public abstract class DeserializationException : KafkaClientException
             : new ValueDeserializationException(record, inner);
 }
 
-/// <summary>A consumed record's key could not be deserialized; the consumer's position is already past it.</summary>
+/// <summary>A consumed record's key could not be deserialized.</summary>
 public sealed class KeyDeserializationException : DeserializationException
 {
     /// <summary>Initializes a new instance of the <see cref="KeyDeserializationException"/> class.</summary>
@@ -68,7 +75,7 @@ public sealed class KeyDeserializationException : DeserializationException
     }
 }
 
-/// <summary>A consumed record's value could not be deserialized; the consumer's position is already past it.</summary>
+/// <summary>A consumed record's value could not be deserialized.</summary>
 public sealed class ValueDeserializationException : DeserializationException
 {
     /// <summary>Initializes a new instance of the <see cref="ValueDeserializationException"/> class.</summary>

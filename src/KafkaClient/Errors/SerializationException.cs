@@ -14,7 +14,7 @@ public abstract class SerializationException : KafkaClientException
     /// <summary>Gets which part of the message failed: <see cref="MessageComponentType.Key"/> or <see cref="MessageComponentType.Value"/>.</summary>
     public MessageComponentType Component { get; }
 
-    /// <summary>Gets a value indicating whether repeating the call may succeed: true only when the serializer failed on an I/O problem (for example a schema registry that could not be reached).</summary>
+    /// <summary>Gets a value indicating whether repeating the call may succeed: true for I/O failures, timeouts and HTTP 5xx, 408 or 429 (for example a schema registry that could not be reached), and for the library's own retriable errors.</summary>
     public override bool IsRetriable => Transient.Is(InnerException);
 
     internal static string ComponentName(MessageComponentType component) => component == MessageComponentType.Key ? "key" : "value";

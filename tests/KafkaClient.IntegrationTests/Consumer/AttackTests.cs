@@ -185,8 +185,8 @@ public class AttackTests(KafkaFixture kafka)
         var deadline = DateTime.UtcNow + Guard;
         while ((b.Assignment.Count == 0 || a.Assignment.Count != 1) && DateTime.UtcNow < deadline)
         {
-            Assert.Null(a.Poll(TimeSpan.FromMilliseconds(50)));
-            Assert.Null(b.Poll(TimeSpan.FromMilliseconds(50)));
+            a.Poll(TimeSpan.FromMilliseconds(50));
+            b.Poll(TimeSpan.FromMilliseconds(50)); // may read again what the refused commit did not cover
         }
 
         Assert.True(Volatile.Read(ref commits) >= 1, "the revoked handler ran");

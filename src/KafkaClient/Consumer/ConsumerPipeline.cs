@@ -91,7 +91,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     public void OnAssigned(List<TopicPartition> partitions, Action<IReadOnlyList<TopicPartition>>? user)
     {
         _buffer.Invalidate(partitions);
-        user?.Invoke(partitions);
+        CallHandler(user, partitions);
     }
 
     public void OnRevoked(List<TopicPartitionOffset> partitions, Action<IReadOnlyList<TopicPartitionOffset>>? user)
@@ -104,8 +104,14 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             _ = _deadLetters.DrainAsync(async: false);
         }
 
-        user?.Invoke(partitions);
-        _offsets.Forget(revoked);
+        try
+        {
+            CallHandler(user, partitions);
+        }
+        finally
+        {
+            _offsets.Forget(revoked);
+        }
     }
 
     public void OnLost(List<TopicPartitionOffset> partitions, Action<IReadOnlyList<TopicPartitionOffset>>? user)
@@ -113,7 +119,35 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         var lost = partitions.Select(p => p.TopicPartition).ToList();
         _buffer.Invalidate(lost);
         _offsets.Forget(lost);
-        user?.Invoke(partitions);
+        CallHandler(user, partitions);
+    }
+
+    /// <summary>Runs an application's rebalance handler; its exception is raised from the reader's next poll, never into librdkafka's poll.</summary>
+    /// <remarks>
+    /// Left to Confluent's consumer, a handler's exception is rethrown from its Consume, on the owner thread, where
+    /// it would end the thread and the process. During Close the exception is left to propagate: Close throws it.
+    /// </remarks>
+    private void CallHandler<T>(Action<IReadOnlyList<T>>? handler, List<T> partitions)
+    {
+        if (handler is null)
+        {
+            return;
+        }
+
+        if (Thread.CurrentThread != _owner)
+        {
+            handler(partitions);
+            return;
+        }
+
+        try
+        {
+            handler(partitions);
+        }
+        catch (Exception ex)
+        {
+            _buffer.AddUnreserved(ex);
+        }
     }
 
     // ---- Reading ----
@@ -158,7 +192,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
 
             if (fetched.Error is { } error)
             {
-                throw error;
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
             }
 
             if (fetched.Record is not { } raw)
@@ -365,7 +399,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             _owner.Join();
         }
 
-        _buffer.Add(null, null); // wakes a reader still waiting
+        _buffer.AddUnreserved(null); // wakes a reader still waiting
         try
         {
             if (_deadLetters is not null)
@@ -423,6 +457,13 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
                 catch (KafkaException ex)
                 {
                     _buffer.Add(null, new KafkaOperationException($"Consume failed: {ErrorText.Safe(ex.Error.Reason)} ({ex.Error.Code})", ex.Error, innerException: ex));
+                    continue;
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // Anything else (a callback's failure rethrown by Confluent's consumer) goes to the reader: an
+                    // exception escaping this thread would end the process.
+                    _buffer.Add(null, ex);
                     continue;
                 }
 

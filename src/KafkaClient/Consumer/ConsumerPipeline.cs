@@ -299,15 +299,22 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             return new ValueTask<T>(call());
         }
 
-        var command = new Command<T>(call, async);
+        Command<T>? command = null;
         lock (_commandGate)
         {
-            if (_ownerDone)
+            if (!_ownerDone)
             {
-                throw new ObjectDisposedException(GetType().Name, "The consumer is closed.");
+                command = new Command<T>(call, async);
+                _commands.Enqueue(command);
             }
+        }
 
-            _commands.Enqueue(command);
+        if (command is null)
+        {
+            // The owner thread has stopped polling: nothing runs callbacks concurrently any more, so the call runs
+            // here. This is how a revocation handler run by Close may still commit; once closed, librdkafka's
+            // consumer itself refuses with ObjectDisposedException.
+            return new ValueTask<T>(call());
         }
 
         _wake.Set();

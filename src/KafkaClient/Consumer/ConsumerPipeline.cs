@@ -397,6 +397,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
 
         _stopped.Set();
         _wake.Set();
+        _deadLetters?.StopTaking();
         if (async)
         {
             await _ownerExited.Task.ConfigureAwait(false);

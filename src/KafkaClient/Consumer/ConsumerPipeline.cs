@@ -41,6 +41,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     private readonly ManualResetEventSlim _stopped = new(false);
     private readonly TaskCompletionSource _ownerExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _commandGate = new();
+    private readonly ConcurrentDictionary<TopicPartition, Offset> _seekedTo = new();
     private bool _ownerDone;
     private int _closed;
     private int _hasSource;
@@ -91,6 +92,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     public void OnAssigned(List<TopicPartition> partitions, Action<IReadOnlyList<TopicPartition>>? user)
     {
         _buffer.Invalidate(partitions);
+        Forget(partitions);
         CallHandler(user, partitions);
     }
 
@@ -98,6 +100,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     {
         var revoked = partitions.Select(p => p.TopicPartition).ToList();
         _buffer.Invalidate(revoked);
+        Forget(revoked);
         if (_deadLetters is not null && _offsets.IsHolding(revoked))
         {
             // Let dead letters on their way land, so their offsets are stored before the revocation commits.
@@ -118,6 +121,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     {
         var lost = partitions.Select(p => p.TopicPartition).ToList();
         _buffer.Invalidate(lost);
+        Forget(lost);
         _offsets.Forget(lost);
         CallHandler(user, partitions);
     }
@@ -287,7 +291,14 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             return held.Offset;
         }
 
-        return _buffer.FirstOffset(partition) ?? _inner.Position(partition);
+        if (_buffer.FirstOffset(partition) is { } buffered)
+        {
+            return buffered;
+        }
+
+        // librdkafka forgets a partition's position on seek until it fetches from there; the reader's next record is the seek's.
+        var position = _inner.Position(partition);
+        return position == Offset.Unset && _seekedTo.TryGetValue(partition, out var target) ? target : position;
     }
 
     // ---- Owner-thread operations ----
@@ -335,6 +346,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         Invoke(() =>
         {
             _buffer.InvalidateAll();
+            _seekedTo.Clear();
             _inner.Unsubscribe();
         });
         Volatile.Write(ref _hasSource, 0);
@@ -345,6 +357,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         Invoke(() =>
         {
             _buffer.InvalidateAll();
+            _seekedTo.Clear();
             _inner.Assign(partitions);
         });
         Volatile.Write(ref _hasSource, partitions.Count > 0 ? 1 : 0);
@@ -355,6 +368,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         Invoke(() =>
         {
             _buffer.InvalidateAll();
+            _seekedTo.Clear();
             _inner.Unassign();
         });
         Volatile.Write(ref _hasSource, 0);
@@ -364,6 +378,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     {
         _buffer.Invalidate([offset.TopicPartition]);
         _inner.Seek(offset);
+        _seekedTo[offset.TopicPartition] = offset.Offset;
     });
 
     public ValueTask<IReadOnlyList<TopicPartitionOffset>> CommitAsync(bool async, CancellationToken cancellationToken) =>
@@ -494,6 +509,14 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
 
             RunCommands();
             _ownerExited.TrySetResult();
+        }
+    }
+
+    private void Forget(IEnumerable<TopicPartition> partitions)
+    {
+        foreach (var partition in partitions)
+        {
+            _seekedTo.TryRemove(partition, out _);
         }
     }
 

@@ -234,6 +234,85 @@ public class AttackTests(KafkaFixture kafka)
     }
 
     [Fact]
+    public async Task Close_called_from_a_rebalance_handler_ends_in_bounded_time()
+    {
+        var topic = await TopicWithAsync("close-in-handler", partitions: 1, messages: 3);
+        DeserializingConsumer<string, int>? consumer = null;
+        var handlerDone = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        consumer = new DeserializingConsumerBuilder<string, int>(kafka.Consumer(KafkaFixture.Unique("close-in-handler")))
+            .SetPartitionsAssignedHandler(_ =>
+            {
+                try
+                {
+                    consumer!.Close();
+                    handlerDone.TrySetResult(null);
+                }
+                catch (Exception ex)
+                {
+                    handlerDone.TrySetResult(ex);
+                    throw;
+                }
+            })
+            .Build();
+        consumer.Subscribe(topic);
+        var poller = Task.Run(async () =>
+        {
+            try
+            {
+                while (true)
+                {
+                    await consumer.PollAsync(TimeSpan.FromMilliseconds(100));
+                }
+            }
+            catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException)
+            {
+            }
+        });
+
+        // Closing from the poll thread cannot wait for the poll thread: it must fail fast (or close), never hang.
+        var outcome = await handlerDone.Task.WaitAsync(Guard);
+        Assert.IsType<InvalidOperationException>(outcome);
+        await consumer.DisposeAsync().AsTask().WaitAsync(Guard);
+        await poller.WaitAsync(Guard);
+    }
+
+    [Fact]
+    public async Task Closing_while_the_stream_backs_off_a_transient_failure_ends_it_promptly()
+    {
+        var topic = await TopicWithAsync("close-backoff", partitions: 1, messages: 1);
+        var consumer = new DeserializingConsumerBuilder<string, int>(kafka.Consumer(KafkaFixture.Unique("close-backoff")))
+            .SetValueDeserializer(new AlwaysUnreachable())
+            .SetTransientErrorHandler(_ => { })
+            .SetRetryBackoff(TimeSpan.FromSeconds(40), TimeSpan.FromSeconds(40))
+            .Build();
+        consumer.Subscribe(topic);
+        var attempted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        AlwaysUnreachable.Attempted = attempted;
+        var reader = Task.Run(async () =>
+        {
+            await foreach (var _ in consumer.ConsumeAsync())
+            {
+            }
+        });
+        await attempted.Task.WaitAsync(Guard);
+        await Task.Delay(200); // the stream now waits out a 40 s backoff
+
+        await consumer.DisposeAsync().AsTask().WaitAsync(Guard);
+        await reader.WaitAsync(TimeSpan.FromSeconds(10)); // not 40 s later
+    }
+
+    private sealed class AlwaysUnreachable : IDeserializer<int>
+    {
+        public static TaskCompletionSource? Attempted { get; set; }
+
+        public int Deserialize(ReadOnlySpan<byte> data, bool isNull, SerializationContext context)
+        {
+            Attempted?.TrySetResult();
+            throw new HttpRequestException("registry unreachable");
+        }
+    }
+
+    [Fact]
     public async Task Position_right_after_a_seek_is_the_seek_offset_even_with_records_fetched_ahead()
     {
         var topic = await TopicWithAsync("seek-position", partitions: 1, messages: 50);

@@ -405,6 +405,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     /// <summary>Stops the owner thread, lets dead letters on their way land (bounded), then commits and leaves the group.</summary>
     public async ValueTask CloseAsync(bool async)
     {
+        ThrowIfOnPollThread();
         if (Interlocked.Exchange(ref _closed, 1) != 0)
         {
             return;
@@ -443,6 +444,15 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         finally
         {
             _deadLetters?.Dispose();
+        }
+    }
+
+    /// <summary>Closing waits for the poll thread, and releasing librdkafka's consumer inside its own callback is not allowed: a handler may not do either.</summary>
+    public void ThrowIfOnPollThread()
+    {
+        if (Thread.CurrentThread == _owner)
+        {
+            throw new InvalidOperationException("A consumer cannot be closed or disposed from its own handlers (they run on its poll thread, which closing waits for). Signal another thread to do it, for example by cancelling the token of ConsumeAsync.");
         }
     }
 

@@ -39,6 +39,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     private readonly ConcurrentQueue<Command> _commands = new();
     private readonly AutoResetEvent _wake = new(false);
     private readonly ManualResetEventSlim _stopped = new(false);
+    private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource _ownerExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _commandGate = new();
     private readonly ConcurrentDictionary<TopicPartition, Offset> _seekedTo = new();
@@ -412,6 +413,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         }
 
         _stopped.Set();
+        _closing.Cancel(); // ends a reader's backoff
         _wake.Set();
         _deadLetters?.StopTaking();
         if (async)
@@ -610,7 +612,15 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         var delay = left == Timeout.InfiniteTimeSpan || wait < left ? wait : left;
         if (async)
         {
-            await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+            using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
+            try
+            {
+                await Task.Delay(delay, _time, either.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Closed meanwhile: thrown just below as ObjectDisposedException, which ends a stream quietly.
+            }
         }
         else
         {

@@ -521,6 +521,7 @@ public class AttackTests(KafkaFixture kafka)
         await leaveC.CancelAsync();
         await Task.WhenAll(b, c).WaitAsync(Guard);
 
+        Assert.All(new[] { "a", "b", "c" }, m => Assert.Contains(read, r => r.Member == m)); // every member took part
         var values = read.Select(r => r.Value).ToHashSet();
         var missing = Enumerable.Range(0, total).Where(v => !values.Contains(v)).Take(20).ToList();
         Assert.True(missing.Count == 0, $"{total - values.Count} of {total} never read, e.g. {string.Join(", ", missing)}");

@@ -39,8 +39,10 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     private readonly ConcurrentQueue<Command> _commands = new();
     private readonly AutoResetEvent _wake = new(false);
     private readonly ManualResetEventSlim _stopped = new(false);
+    private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource _ownerExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _commandGate = new();
+    private readonly ConcurrentDictionary<TopicPartition, Offset> _seekedTo = new();
     private bool _ownerDone;
     private int _closed;
     private int _hasSource;
@@ -91,29 +93,66 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     public void OnAssigned(List<TopicPartition> partitions, Action<IReadOnlyList<TopicPartition>>? user)
     {
         _buffer.Invalidate(partitions);
-        user?.Invoke(partitions);
+        Forget(partitions);
+        CallHandler(user, partitions);
     }
 
     public void OnRevoked(List<TopicPartitionOffset> partitions, Action<IReadOnlyList<TopicPartitionOffset>>? user)
     {
         var revoked = partitions.Select(p => p.TopicPartition).ToList();
         _buffer.Invalidate(revoked);
+        Forget(revoked);
         if (_deadLetters is not null && _offsets.IsHolding(revoked))
         {
             // Let dead letters on their way land, so their offsets are stored before the revocation commits.
             _ = _deadLetters.DrainAsync(async: false);
         }
 
-        user?.Invoke(partitions);
-        _offsets.Forget(revoked);
+        try
+        {
+            CallHandler(user, partitions);
+        }
+        finally
+        {
+            _offsets.Forget(revoked);
+        }
     }
 
     public void OnLost(List<TopicPartitionOffset> partitions, Action<IReadOnlyList<TopicPartitionOffset>>? user)
     {
         var lost = partitions.Select(p => p.TopicPartition).ToList();
         _buffer.Invalidate(lost);
+        Forget(lost);
         _offsets.Forget(lost);
-        user?.Invoke(partitions);
+        CallHandler(user, partitions);
+    }
+
+    /// <summary>Runs an application's rebalance handler; its exception is raised from the reader's next poll, never into librdkafka's poll.</summary>
+    /// <remarks>
+    /// Left to Confluent's consumer, a handler's exception is rethrown from its Consume, on the owner thread, where
+    /// it would end the thread and the process. During Close the exception is left to propagate: Close throws it.
+    /// </remarks>
+    private void CallHandler<T>(Action<IReadOnlyList<T>>? handler, List<T> partitions)
+    {
+        if (handler is null)
+        {
+            return;
+        }
+
+        if (Thread.CurrentThread != _owner)
+        {
+            handler(partitions);
+            return;
+        }
+
+        try
+        {
+            handler(partitions);
+        }
+        catch (Exception ex)
+        {
+            _buffer.AddUnreserved(ex);
+        }
     }
 
     // ---- Reading ----
@@ -158,7 +197,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
 
             if (fetched.Error is { } error)
             {
-                throw error;
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
             }
 
             if (fetched.Record is not { } raw)
@@ -253,7 +292,14 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             return held.Offset;
         }
 
-        return _buffer.FirstOffset(partition) ?? _inner.Position(partition);
+        if (_buffer.FirstOffset(partition) is { } buffered)
+        {
+            return buffered;
+        }
+
+        // librdkafka forgets a partition's position on seek until it fetches from there; the reader's next record is the seek's.
+        var position = _inner.Position(partition);
+        return position == Offset.Unset && _seekedTo.TryGetValue(partition, out var target) ? target : position;
     }
 
     // ---- Owner-thread operations ----
@@ -265,15 +311,22 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             return new ValueTask<T>(call());
         }
 
-        var command = new Command<T>(call, async);
+        Command<T>? command = null;
         lock (_commandGate)
         {
-            if (_ownerDone)
+            if (!_ownerDone)
             {
-                throw new ObjectDisposedException(GetType().Name, "The consumer is closed.");
+                command = new Command<T>(call, async);
+                _commands.Enqueue(command);
             }
+        }
 
-            _commands.Enqueue(command);
+        if (command is null)
+        {
+            // The owner thread has stopped polling: nothing runs callbacks concurrently any more, so the call runs
+            // here. This is how a revocation handler run by Close may still commit; once closed, librdkafka's
+            // consumer itself refuses with ObjectDisposedException.
+            return new ValueTask<T>(call());
         }
 
         _wake.Set();
@@ -294,6 +347,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         Invoke(() =>
         {
             _buffer.InvalidateAll();
+            _seekedTo.Clear();
             _inner.Unsubscribe();
         });
         Volatile.Write(ref _hasSource, 0);
@@ -304,6 +358,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         Invoke(() =>
         {
             _buffer.InvalidateAll();
+            _seekedTo.Clear();
             _inner.Assign(partitions);
         });
         Volatile.Write(ref _hasSource, partitions.Count > 0 ? 1 : 0);
@@ -314,6 +369,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         Invoke(() =>
         {
             _buffer.InvalidateAll();
+            _seekedTo.Clear();
             _inner.Unassign();
         });
         Volatile.Write(ref _hasSource, 0);
@@ -323,6 +379,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     {
         _buffer.Invalidate([offset.TopicPartition]);
         _inner.Seek(offset);
+        _seekedTo[offset.TopicPartition] = offset.Offset;
     });
 
     public ValueTask<IReadOnlyList<TopicPartitionOffset>> CommitAsync(bool async, CancellationToken cancellationToken) =>
@@ -349,13 +406,16 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     /// <summary>Stops the owner thread, lets dead letters on their way land (bounded), then commits and leaves the group.</summary>
     public async ValueTask CloseAsync(bool async)
     {
+        ThrowIfOnPollThread();
         if (Interlocked.Exchange(ref _closed, 1) != 0)
         {
             return;
         }
 
         _stopped.Set();
+        _closing.Cancel(); // ends a reader's backoff
         _wake.Set();
+        _deadLetters?.StopTaking();
         if (async)
         {
             await _ownerExited.Task.ConfigureAwait(false);
@@ -365,7 +425,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             _owner.Join();
         }
 
-        _buffer.Add(null, null); // wakes a reader still waiting
+        _buffer.AddUnreserved(null); // wakes a reader still waiting
         try
         {
             if (_deadLetters is not null)
@@ -386,6 +446,15 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         finally
         {
             _deadLetters?.Dispose();
+        }
+    }
+
+    /// <summary>Closing waits for the poll thread, and releasing librdkafka's consumer inside its own callback is not allowed: a handler may not do either.</summary>
+    public void ThrowIfOnPollThread()
+    {
+        if (Thread.CurrentThread == _owner)
+        {
+            throw new InvalidOperationException("A consumer cannot be closed or disposed from its own handlers (they run on its poll thread, which closing waits for). Signal another thread to do it, for example by cancelling the token of ConsumeAsync.");
         }
     }
 
@@ -427,6 +496,13 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
                     _buffer.Add(null, new KafkaOperationException($"Consume failed: {ErrorText.Safe(ex.Error.Reason)} ({ex.Error.Code})", ex.Error, innerException: ex));
                     continue;
                 }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // Anything else (a callback's failure rethrown by Confluent's consumer) goes to the reader: an
+                    // exception escaping this thread would end the process.
+                    _buffer.Add(null, ex);
+                    continue;
+                }
 
                 if (record is null)
                 {
@@ -447,6 +523,14 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
 
             RunCommands();
             _ownerExited.TrySetResult();
+        }
+    }
+
+    private void Forget(IEnumerable<TopicPartition> partitions)
+    {
+        foreach (var partition in partitions)
+        {
+            _seekedTo.TryRemove(partition, out _);
         }
     }
 
@@ -530,7 +614,15 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         var delay = left == Timeout.InfiniteTimeSpan || wait < left ? wait : left;
         if (async)
         {
-            await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+            using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
+            try
+            {
+                await Task.Delay(delay, _time, either.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Closed meanwhile: thrown just below as ObjectDisposedException, which ends a stream quietly.
+            }
         }
         else
         {

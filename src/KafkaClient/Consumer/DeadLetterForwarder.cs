@@ -23,6 +23,7 @@ internal sealed class DeadLetterForwarder : IDisposable
     private readonly ConcurrentQueue<DeadLetterException> _failures = new();
     private readonly Lock _idleGate = new();
     private readonly ManualResetEventSlim _idleEvent = new(initialState: true);
+    private readonly CancellationTokenSource _stopping = new();
     private TaskCompletionSource? _idle;
     private int _inFlight;
     private long _forwarded;
@@ -73,14 +74,31 @@ internal sealed class DeadLetterForwarder : IDisposable
 
     /// <summary>Reader: starts forwarding a poison record, first waiting (bounded by the caller's token) while <see cref="DeadLetterPolicy.MaxInFlight"/> are on their way.</summary>
     /// <returns>False when the wait timed out; nothing was started then.</returns>
+    /// <exception cref="ObjectDisposedException">The consumer closed while waiting.</exception>
     public async ValueTask<bool> StartAsync(ConsumeResult<byte[], byte[]> record, DeserializationException failure, TimeSpan wait, bool async, CancellationToken cancellationToken)
     {
-        var slot = async
-            ? await _slots.WaitAsync(wait, cancellationToken).ConfigureAwait(false)
-            : _slots.Wait(wait, cancellationToken);
-        if (!slot)
+        ObjectDisposedException.ThrowIf(_stopping.IsCancellationRequested, this);
+        if (!_slots.Wait(0, CancellationToken.None))
         {
-            return false;
+            // Every slot is taken, and only finished forwards give them back: a wait that Close must be able to end,
+            // because forwards not acknowledged by then are abandoned and never give theirs back.
+            using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+            bool slot;
+            try
+            {
+                slot = async
+                    ? await _slots.WaitAsync(wait, either.Token).ConfigureAwait(false)
+                    : _slots.Wait(wait, either.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new ObjectDisposedException(GetType().Name, "The consumer was closed while a poison record waited for a dead-letter slot; it is read again by the partition's next owner.");
+            }
+
+            if (!slot)
+            {
+                return false;
+            }
         }
 
         lock (_idleGate)
@@ -95,6 +113,9 @@ internal sealed class DeadLetterForwarder : IDisposable
         forward.Send();
         return true;
     }
+
+    /// <summary>Close: no forward starts any more, and a reader waiting for a slot stops waiting (with <see cref="ObjectDisposedException"/>).</summary>
+    public void StopTaking() => _stopping.Cancel();
 
     /// <summary>Waits, at most the delivery timeout, for every forward on its way to finish.</summary>
     public async ValueTask DrainAsync(bool async)
@@ -130,6 +151,7 @@ internal sealed class DeadLetterForwarder : IDisposable
     /// <summary>Stops retrying and releases the dead-letter producer; forwards not acknowledged by then keep their offsets unstored.</summary>
     public void Dispose()
     {
+        StopTaking();
         Volatile.Write(ref _closing, 1);
         _producer.Flush(TimeSpan.Zero);
         _producer.Dispose();

@@ -208,11 +208,13 @@ public sealed class DeserializingConsumer<TKey, TValue> : IDeserializingConsumer
 
     /// <summary>Stops fetching, lets dead letters on their way land (at most the dead-letter delivery timeout), commits stored offsets (when auto-commit is on) and leaves the consumer group.</summary>
     /// <remarks>Blocks until the group has been left; <see cref="DisposeAsync"/> does the same without blocking the caller. The revocation handler runs on the calling thread.</remarks>
+    /// <exception cref="InvalidOperationException">Called from one of this consumer's handlers (they run on its poll thread, which closing waits for); the same holds for <see cref="Dispose"/> and <see cref="DisposeAsync"/>.</exception>
     public void Close() => _pipeline.CloseAsync(async: false).GetAwaiter().GetResult();
 
     /// <summary>Closes the consumer (see <see cref="Close"/>) and releases it.</summary>
     public void Dispose()
     {
+        _pipeline.ThrowIfOnPollThread();
         try
         {
             Close();
@@ -227,6 +229,7 @@ public sealed class DeserializingConsumer<TKey, TValue> : IDeserializingConsumer
     /// <returns>A task that completes when the consumer has left its group and is released.</returns>
     public async ValueTask DisposeAsync()
     {
+        _pipeline.ThrowIfOnPollThread();
         try
         {
             await _pipeline.CloseAsync(async: true).ConfigureAwait(false);

@@ -36,9 +36,16 @@ internal sealed class FetchBuffer : IDisposable
     public void Unreserve() => _space.Release();
 
     /// <summary>Owner thread: adds a fetched record or a consume error into reserved room.</summary>
-    public void Add(ConsumeResult<byte[], byte[]>? record, KafkaOperationException? error)
+    public void Add(ConsumeResult<byte[], byte[]>? record, Exception? error)
     {
         _queue.Enqueue(new Fetched(record, error, Volatile.Read(ref _stamp)));
+        _items.Release();
+    }
+
+    /// <summary>Any thread: adds an error, or the wake-up left by close (both null), without reserved room; taking it gives no room back.</summary>
+    public void AddUnreserved(Exception? error)
+    {
+        _queue.Enqueue(new Fetched(null, error, Volatile.Read(ref _stamp)) { Unreserved = true });
         _items.Release();
     }
 
@@ -96,7 +103,11 @@ internal sealed class FetchBuffer : IDisposable
         }
 
         _queue.TryDequeue(out var fetched);
-        _space.Release();
+        if (fetched is not { Unreserved: true })
+        {
+            _space.Release();
+        }
+
         return fetched;
     }
 
@@ -122,4 +133,8 @@ internal sealed class FetchBuffer : IDisposable
 }
 
 /// <summary>A record or a consume error taken from librdkafka, stamped with the buffer's stamp at that moment.</summary>
-internal sealed record Fetched(ConsumeResult<byte[], byte[]>? Record, KafkaOperationException? Error, long Stamp);
+internal sealed record Fetched(ConsumeResult<byte[], byte[]>? Record, Exception? Error, long Stamp)
+{
+    /// <summary>Gets a value indicating whether the item took no room in the buffer (close's wake-up, a rebalance handler's failure).</summary>
+    public bool Unreserved { get; init; }
+}

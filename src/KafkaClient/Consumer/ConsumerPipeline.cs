@@ -463,6 +463,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         _inner.Dispose();
         _wake.Dispose();
         _stopped.Dispose();
+        _closing.Dispose();
         _buffer.Dispose();
     }
 

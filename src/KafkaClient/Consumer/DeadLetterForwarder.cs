@@ -237,6 +237,19 @@ internal sealed class DeadLetterForwarder : IDisposable
 
         private void OnReport(DeliveryReport<byte[], byte[]> report)
         {
+            try
+            {
+                Handle(report);
+            }
+            catch (Exception ex)
+            {
+                // Nothing may escape into the dead-letter producer's delivery thread: it would stop every later report.
+                owner._errors.Report(new Error(ErrorCode.Local_Fail, $"Handling the dead letter report for {record.TopicPartitionOffset} failed: {ex.GetType().Name}: {ErrorText.Safe(ex.Message)}"));
+            }
+        }
+
+        private void Handle(DeliveryReport<byte[], byte[]> report)
+        {
             if (!report.Error.IsError)
             {
                 Interlocked.Increment(ref owner._forwarded);

@@ -238,7 +238,7 @@ public sealed class DeserializingConsumerBuilder<TKey, TValue>
         // Offsets are stored by this client, after deserialization or the dead-letter policy has run.
         properties[AutoOffsetStoreKey] = "false";
 
-        var errors = new ErrorReporter(_errorHandler);
+        var errors = new ErrorReporter(_errorHandler, _logHandler);
         var creation = new CreationLog(_logHandler);
         ConsumerPipeline<TKey, TValue>? pipeline = null;
         var onAssigned = _onAssigned;

@@ -7,17 +7,20 @@ namespace KafkaClient.Diagnostics;
 /// librdkafka reports an unreachable cluster again on every reconnect attempt (about 14 times a second for
 /// one wrong bootstrap server). The first connectivity error of an outage is reported; the ones after it are
 /// counted, not reported, until the client sees the cluster again (<see cref="Connected"/>: a delivery, a
-/// fetched record or a commit), after which the next outage is reported again. Thread-safe.
+/// fetched record), after which the next outage is reported again; the recovery itself goes to the log handler
+/// (level Notice, facility RECOVERED). Thread-safe.
 /// </remarks>
 internal sealed class ErrorReporter
 {
     private readonly Action<Error>? _handler;
+    private readonly Action<LogMessage>? _log;
     private int _down;
     private long _suppressed;
 
-    public ErrorReporter(Action<Error>? handler)
+    public ErrorReporter(Action<Error>? handler, Action<LogMessage>? log = null)
     {
         _handler = handler;
+        _log = log;
     }
 
     /// <summary>Gets how many connectivity errors were held back because their outage was already reported.</summary>
@@ -44,9 +47,16 @@ internal sealed class ErrorReporter
     /// <summary>Notes that traffic reached the cluster, so that the next outage is reported again.</summary>
     public void Connected()
     {
-        if (Volatile.Read(ref _down) != 0)
+        if (Volatile.Read(ref _down) != 0 && Interlocked.Exchange(ref _down, 0) != 0)
         {
-            Volatile.Write(ref _down, 0);
+            try
+            {
+                _log?.Invoke(new LogMessage("kafkaclient", SyslogLevel.Notice, "RECOVERED", $"The cluster is reachable again ({Suppressed} repeated connectivity error(s) were not reported)."));
+            }
+            catch (Exception)
+            {
+                // A log handler that throws must not take down the thread that noticed the recovery.
+            }
         }
     }
 

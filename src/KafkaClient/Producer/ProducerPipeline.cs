@@ -186,11 +186,16 @@ internal sealed class ProducerPipeline<TKey, TValue>
             entry.Delivery.Complete(unserialized, entry.Delivery.Partition, Offset.Unset, PersistenceStatus.NotPersisted, Timestamp.Default);
         }
 
-        _backlogEmpty.Dispose();
+        // _backlogEmpty is left to the collector: a call deferred while this ran may still touch it.
     }
 
     private void Defer(Deferred entry)
     {
+        if (entry.CancellationToken.CanBeCanceled)
+        {
+            entry.Cancellation = entry.CancellationToken.UnsafeRegister(static (state, token) => ((Delivery)state!).CancelIfWaiting(token), entry.Delivery);
+        }
+
         bool start;
         lock (_orderGate)
         {
@@ -227,6 +232,7 @@ internal sealed class ProducerPipeline<TKey, TValue>
             }
 
             var report = await SendInOrderAsync(entry).ConfigureAwait(false);
+            await entry.Cancellation.DisposeAsync().ConfigureAwait(false);
 
             TaskCompletionSource? emptied = null;
             lock (_orderGate)
@@ -291,6 +297,11 @@ internal sealed class ProducerPipeline<TKey, TValue>
                     Timestamp.Default);
             }
 
+            if (!delivery.TryStartSending())
+            {
+                return null; // cancelled by its caller while it waited: never sent
+            }
+
             var removals = _pending.Removals;
             var failure = Send(delivery, keyBytes, valueBytes);
             if (failure is null)
@@ -300,6 +311,7 @@ internal sealed class ProducerPipeline<TKey, TValue>
 
             if (failure is DeliveryFailedException { Error.Code: ErrorCode.Local_QueueFull } && delivery.WaitsForRoom)
             {
+                delivery.WaitAgain();
                 try
                 {
                     // Room appears when a delivery report takes a message out of the queue.
@@ -419,7 +431,11 @@ internal sealed class ProducerPipeline<TKey, TValue>
         return left > TimeSpan.Zero ? left : TimeSpan.Zero;
     }
 
-    private sealed record Deferred(Delivery Delivery, ValueTask<byte[]> Key, ValueTask<byte[]> Value, CancellationToken CancellationToken);
+    private sealed record Deferred(Delivery Delivery, ValueTask<byte[]> Key, ValueTask<byte[]> Value, CancellationToken CancellationToken)
+    {
+        /// <summary>Gets or sets the registration that cancels the caller's task at once, even while messages ahead of it hold it back.</summary>
+        public CancellationTokenRegistration Cancellation { get; set; }
+    }
 
     /// <summary>One message from the call that produced it to its delivery report.</summary>
     private sealed class Delivery : PendingDeliveries<Delivery>.Node
@@ -428,6 +444,7 @@ internal sealed class ProducerPipeline<TKey, TValue>
         private readonly Action<DeliveryReport<TKey, TValue>>? _callback;
         private readonly TaskCompletionSource<DeliveryResult<TKey, TValue>>? _completion;
         private int _completed;
+        private int _phase; // 0: waiting, may be cancelled; 1: being handed to librdkafka; 2: cancelled
 
         public Delivery(
             ProducerPipeline<TKey, TValue> owner,
@@ -481,6 +498,21 @@ internal sealed class ProducerPipeline<TKey, TValue>
                 _ => ErrorCode.Local_Fail,
             };
             Report(new Error(code, exception.Message), Partition, Offset.Unset, PersistenceStatus.NotPersisted, Timestamp.Default);
+        }
+
+        /// <summary>Claims the message for sending; false when its caller cancelled it first.</summary>
+        public bool TryStartSending() => Interlocked.CompareExchange(ref _phase, 1, 0) != 2;
+
+        /// <summary>The message was not taken (full queue) and waits again, so its caller may cancel it again.</summary>
+        public void WaitAgain() => Interlocked.CompareExchange(ref _phase, 0, 1);
+
+        /// <summary>The caller's token fired: cancel the task unless the message is being handed to librdkafka.</summary>
+        public void CancelIfWaiting(CancellationToken token)
+        {
+            if (Interlocked.CompareExchange(ref _phase, 2, 0) == 0)
+            {
+                Cancel(token);
+            }
         }
 
         public void Cancel(CancellationToken token)

@@ -146,7 +146,7 @@ public sealed class SerializingProducerBuilder<TKey, TValue>
         var properties = new Dictionary<string, string>(_properties, StringComparer.Ordinal);
         properties.TryAdd("partitioner", "murmur2_random");
 
-        var errors = new ErrorReporter(_errorHandler);
+        var errors = new ErrorReporter(_errorHandler, _logHandler);
         var creation = new CreationLog(_logHandler);
         var builder = new ProducerBuilder<byte[], byte[]>(properties)
             .SetErrorHandler((_, error) => errors.OnClientError(error))

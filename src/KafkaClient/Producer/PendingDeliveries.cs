@@ -1,139 +1,241 @@
 namespace KafkaClient.Producer;
 
-/// <summary>The messages handed to librdkafka whose delivery report has not arrived yet.</summary>
+/// <summary>The messages handed to librdkafka whose delivery report has not arrived yet; adding and removing take no lock.</summary>
 /// <remarks>
-/// An intrusive doubly linked list under one lock: adding and removing allocate nothing, and on dispose the
-/// producer can still reach every message that librdkafka will never report, so none is dropped silently.
-/// Waiters for "a report arrived" and "none left" are completed by the thread that removes the entry (the
-/// delivery-report thread); their tasks run continuations asynchronously, so no caller code runs there.
+/// <para>
+/// Entries are pushed on a lock-free stack and marked reported in place, so the produce and delivery-report paths
+/// are one compare-and-swap each. Every few thousand adds, the adding thread takes the whole stack and pushes back
+/// only the entries still pending. On dispose the producer drains it and reports every message librdkafka will
+/// never report, so none is dropped silently (Confluent.Kafka does not expose librdkafka's purge).
+/// </para>
+/// <para>
+/// A lock is taken only while somebody waits (a flush, a dispose, a send waiting for room in a full queue).
+/// </para>
 /// </remarks>
 internal sealed class PendingDeliveries<TEntry>
     where TEntry : PendingDeliveries<TEntry>.Node
 {
-    private readonly Lock _gate = new();
+    private const int PruneEvery = 4096;
+    // An entry's state; all but Outside mean it is linked in the stack.
+    private const int Outside = 0;
+    private const int Pending = 1;
+    private const int Reported = 2;
+    private const int Unlinked = 3;
+
+    private readonly Lock _waitGate = new();
     private TEntry? _head;
     private int _count;
+    private int _sincePrune;
+    private int _pruning;
     private long _removals;
+    private int _waiting;
     private TaskCompletionSource? _removed;
     private TaskCompletionSource? _empty;
 
     public int Count => Volatile.Read(ref _count);
 
-    /// <summary>Gets how many entries were removed so far; pass it to <see cref="WhenRemovedAfter"/>.</summary>
-    public long Removals => Volatile.Read(ref _removals);
+    /// <summary>Gets how many reports arrived so far; pass it to <see cref="WhenRemovedAfter"/>.</summary>
+    public long Removals => Interlocked.Read(ref _removals);
 
     public void Add(TEntry entry)
     {
-        lock (_gate)
+        Interlocked.Increment(ref _count);
+        if (Interlocked.CompareExchange(ref entry.State, Pending, Unlinked) == Unlinked)
         {
-            entry.Next = _head;
-            entry.Previous = null;
-            if (_head is not null)
-            {
-                _head.Previous = entry;
-            }
+            return; // taken back after a failed hand-over and still linked: pending again, not linked twice
+        }
 
-            _head = entry;
-            entry.Linked = true;
-            _count++;
+        Volatile.Write(ref entry.State, Pending);
+        Push(entry, entry);
+        if (Interlocked.Increment(ref _sincePrune) >= PruneEvery)
+        {
+            Prune();
         }
     }
 
-    /// <summary>Removes an entry whose delivery was reported, waking whoever waits for room or for the list to empty.</summary>
-    public void Remove(TEntry entry) => Detach(entry, delivered: true);
+    /// <summary>The entry's delivery report arrived: wakes whoever waits for room or for the list to empty.</summary>
+    public void Remove(TEntry entry)
+    {
+        if (Interlocked.CompareExchange(ref entry.State, Reported, Pending) != Pending)
+        {
+            return;
+        }
 
-    /// <summary>Takes back an entry whose hand-over to librdkafka failed; not counted as a removal, so nobody waiting for room wakes up.</summary>
-    public void Unlink(TEntry entry) => Detach(entry, delivered: false);
+        Interlocked.Increment(ref _removals);
+        Interlocked.Decrement(ref _count);
+        if (Volatile.Read(ref _waiting) != 0)
+        {
+            Signal(delivered: true);
+        }
+    }
 
-    /// <summary>Completes when an entry is removed after <paramref name="removals"/> were counted (at once if one already was).</summary>
+    /// <summary>Takes back an entry whose hand-over to librdkafka failed; not counted as a report, so nobody waiting for room wakes up.</summary>
+    public void Unlink(TEntry entry)
+    {
+        if (Interlocked.CompareExchange(ref entry.State, Unlinked, Pending) != Pending)
+        {
+            return;
+        }
+
+        Interlocked.Decrement(ref _count);
+        if (Volatile.Read(ref _waiting) != 0)
+        {
+            Signal(delivered: false);
+        }
+    }
+
+    /// <summary>Completes when a report arrives after <paramref name="removals"/> were counted (at once if one already did).</summary>
     public Task WhenRemovedAfter(long removals)
     {
-        lock (_gate)
+        Task task;
+        lock (_waitGate)
         {
-            return _removals != removals
-                ? Task.CompletedTask
-                : (_removed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            if (Removals != removals)
+            {
+                return Task.CompletedTask;
+            }
+
+            task = (_removed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            Interlocked.Exchange(ref _waiting, 1);
         }
+
+        if (Removals != removals)
+        {
+            Signal(delivered: true);
+        }
+
+        return task;
     }
 
-    /// <summary>Completes when no entry is left (at once if none is).</summary>
+    /// <summary>Completes when no entry is pending (at once if none is).</summary>
     public Task WhenEmpty()
     {
-        lock (_gate)
+        Task task;
+        lock (_waitGate)
         {
-            return _count == 0
-                ? Task.CompletedTask
-                : (_empty ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            if (Count == 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            task = (_empty ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            Interlocked.Exchange(ref _waiting, 1);
         }
+
+        if (Count == 0)
+        {
+            Signal(delivered: false);
+        }
+
+        return task;
     }
 
+    /// <summary>Takes every entry still pending, oldest first, marking them reported; for dispose, after librdkafka was released.</summary>
     public List<TEntry> Drain()
     {
         var all = new List<TEntry>();
-        TaskCompletionSource? removed, empty;
-        lock (_gate)
+        var spin = default(SpinWait);
+        do
         {
-            for (var node = _head; node is not null;)
+            while (Volatile.Read(ref _pruning) != 0)
             {
-                var next = node.Next;
-                node.Next = node.Previous = null;
-                node.Linked = false;
-                all.Add(node);
-                node = next;
+                spin.SpinOnce(); // a prune holds entries for microseconds and pushes the pending ones back
             }
 
-            _head = null;
-            _count = 0;
-            removed = _removed;
-            empty = _empty;
-            _removed = _empty = null;
-        }
+            for (var node = Interlocked.Exchange(ref _head, null); node is not null;)
+            {
+                var next = node.Next;
+                if (Interlocked.Exchange(ref node.State, Outside) == Pending)
+                {
+                    all.Add(node);
+                }
 
-        removed?.TrySetResult();
-        empty?.TrySetResult();
+                node = next;
+            }
+        }
+        while (Volatile.Read(ref _pruning) != 0 || Volatile.Read(ref _head) is not null);
+
+        Interlocked.Add(ref _count, -all.Count);
+        Signal(delivered: true);
         all.Reverse();
         return all;
     }
 
-    private void Detach(TEntry entry, bool delivered)
+    private void Push(TEntry first, TEntry last)
+    {
+        TEntry? head;
+        do
+        {
+            head = Volatile.Read(ref _head);
+            last.Next = head;
+        }
+        while (Interlocked.CompareExchange(ref _head, first, head) != head);
+    }
+
+    /// <summary>Drops reported entries: takes the whole stack and pushes back those still pending.</summary>
+    private void Prune()
+    {
+        if (Interlocked.CompareExchange(ref _pruning, 1, 0) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            Volatile.Write(ref _sincePrune, 0);
+            TEntry? first = null, last = null;
+            for (var node = Interlocked.Exchange(ref _head, null); node is not null;)
+            {
+                var next = node.Next;
+                var state = Volatile.Read(ref node.State);
+
+                // A reported or taken-back entry leaves the stack, unless it became pending again meanwhile.
+                if (state == Pending || Interlocked.CompareExchange(ref node.State, Outside, state) != state)
+                {
+                    node.Next = null;
+                    if (last is null)
+                    {
+                        first = last = node;
+                    }
+                    else
+                    {
+                        last.Next = node;
+                        last = node;
+                    }
+                }
+
+                node = next;
+            }
+
+            if (first is not null)
+            {
+                Push(first, last!);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _pruning, 0);
+        }
+    }
+
+    private void Signal(bool delivered)
     {
         TaskCompletionSource? removed = null, empty = null;
-        lock (_gate)
+        lock (_waitGate)
         {
-            if (!entry.Linked)
-            {
-                return;
-            }
-
-            if (entry.Previous is not null)
-            {
-                entry.Previous.Next = entry.Next;
-            }
-            else
-            {
-                _head = entry.Next;
-            }
-
-            if (entry.Next is not null)
-            {
-                entry.Next.Previous = entry.Previous;
-            }
-
-            entry.Next = entry.Previous = null;
-            entry.Linked = false;
-            _count--;
             if (delivered)
             {
-                _removals++;
                 removed = _removed;
                 _removed = null;
             }
 
-            if (_count == 0)
+            if (Count == 0)
             {
                 empty = _empty;
                 _empty = null;
             }
+
+            Volatile.Write(ref _waiting, _removed is null && _empty is null ? 0 : 1);
         }
 
         removed?.TrySetResult();
@@ -142,10 +244,10 @@ internal sealed class PendingDeliveries<TEntry>
 
     internal abstract class Node
     {
+#pragma warning disable SA1401, CA1051 // Interlocked needs a field.
+        internal int State;
+#pragma warning restore SA1401, CA1051
+
         internal TEntry? Next { get; set; }
-
-        internal TEntry? Previous { get; set; }
-
-        internal bool Linked { get; set; }
     }
 }

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using System.Text.Unicode;
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
+using KafkaClient.SchemaRegistry.Serdes;
 
 namespace KafkaClient.SchemaRegistry.Json;
 

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using KafkaClient.SchemaRegistry.Compatibility.Json;
+using KafkaClient.SchemaRegistry.Serdes;
 using NJsonSchema.Generation;
 using RegistrySchema = Confluent.SchemaRegistry.Schema;
 

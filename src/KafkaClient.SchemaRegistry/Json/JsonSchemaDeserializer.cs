@@ -1,10 +1,9 @@
-using System.Collections.Concurrent;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Unicode;
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
+using KafkaClient.SchemaRegistry.Serdes;
 
 namespace KafkaClient.SchemaRegistry.Json;
 
@@ -12,7 +11,8 @@ namespace KafkaClient.SchemaRegistry.Json;
 /// <typeparam name="T">The value type; use <see cref="JsonNode"/> to get the document untyped.</typeparam>
 /// <remarks>
 /// <para>
-/// Reads the schema id, fetches the writer's schema once per id (unknown ids fail) and maps the JSON with
+/// Reads the schema id, fetches the writer's schema once per id (an unknown id fails, and is remembered as unknown for
+/// <c>schema.id.negative.cache.ms</c>, so a run of records with it costs one registry request) and maps the JSON with
 /// System.Text.Json or the <c>fromJson</c> hook. As Confluent's .NET and Python deserializers do, the received
 /// bytes, not a re-serialized object, are validated against the writer's schema unless
 /// <c>validate.on.deserialize=false</c>.
@@ -35,14 +35,12 @@ public sealed class JsonSchemaDeserializer<T> : IAsyncDeserializer<T>
 {
     private static readonly bool IsNodeTarget = typeof(JsonNode).IsAssignableFrom(typeof(T));
 
-    private readonly ISchemaRegistryClient _registry;
     private readonly JsonSchemaSerdeConfig _config;
     private readonly JsonSerializerOptions _json;
     private readonly Func<JsonNode?, SerializationContext, T>? _fromJson;
     private readonly JsonReaderOptions _readerOptions;
     private readonly JsonDocumentOptions _documentOptions;
-    private readonly Func<int, Task<Writer>> _fetch;
-    private readonly ConcurrentDictionary<int, Task<Writer>> _writers = new();
+    private readonly ReaderSchemas<Writer> _writers;
 
     /// <summary>Initializes a new instance of the <see cref="JsonSchemaDeserializer{T}"/> class.</summary>
     /// <param name="registry">The registry client.</param>
@@ -54,9 +52,24 @@ public sealed class JsonSchemaDeserializer<T> : IAsyncDeserializer<T>
         JsonSchemaSerdeConfig? config = null,
         JsonSerializerOptions? jsonOptions = null,
         Func<JsonNode?, SerializationContext, T>? fromJson = null)
+        : this(registry, config, jsonOptions, fromJson, time: null)
+    {
+    }
+
+    /// <summary>Initializes a new instance of the <see cref="JsonSchemaDeserializer{T}"/> class with a clock for the cache of failed schema ids.</summary>
+    /// <param name="registry">The registry client.</param>
+    /// <param name="config">Serde settings; null for the defaults.</param>
+    /// <param name="jsonOptions">System.Text.Json options; null for the web defaults (camelCase).</param>
+    /// <param name="fromJson">Converts the JSON to a value; null to map with System.Text.Json.</param>
+    /// <param name="time">The clock; null for the system's.</param>
+    internal JsonSchemaDeserializer(
+        ISchemaRegistryClient registry,
+        JsonSchemaSerdeConfig? config,
+        JsonSerializerOptions? jsonOptions,
+        Func<JsonNode?, SerializationContext, T>? fromJson,
+        TimeProvider? time)
     {
         ArgumentNullException.ThrowIfNull(registry);
-        _registry = registry;
         _config = config ?? JsonSchemaSerdeConfig.Default;
         _json = jsonOptions ?? JsonSerializerOptions.Web;
         _fromJson = fromJson;
@@ -64,7 +77,7 @@ public sealed class JsonSchemaDeserializer<T> : IAsyncDeserializer<T>
 
         // A JsonNode with a duplicate property would fail only when the application reads it: refuse it here.
         _documentOptions = new JsonDocumentOptions { CommentHandling = _json.ReadCommentHandling, AllowTrailingCommas = _json.AllowTrailingCommas, MaxDepth = _json.MaxDepth, AllowDuplicateProperties = false };
-        _fetch = FetchAsync;
+        _writers = new ReaderSchemas<Writer>(registry, _config, JsonSerdeErrors.Instance, PrepareAsync, time);
     }
 
     /// <summary>Deserializes one framed payload.</summary>
@@ -96,28 +109,14 @@ public sealed class JsonSchemaDeserializer<T> : IAsyncDeserializer<T>
             throw new JsonSerdeException(JsonSerdeFailure.InvalidFrame, ex.Message, ex, topic: context.Topic);
         }
 
-        var writer = _writers.GetOrAdd(id, _fetch);
+        var writer = _writers.GetAsync(id);
         return writer.IsCompletedSuccessfully
             ? Task.FromResult(Decode(data[ConfluentWireFormat.HeaderLength..], context, writer.GetAwaiter().GetResult())) // completed: does not block
-            : DeserializeSlowAsync(data, context, id, writer);
+            : DeserializeSlowAsync(data, context, writer);
     }
 
-    private async Task<T> DeserializeSlowAsync(ReadOnlyMemory<byte> data, SerializationContext context, int id, Task<Writer> pending)
-    {
-        Writer writer;
-        try
-        {
-            writer = await pending.ConfigureAwait(false);
-        }
-        catch
-        {
-            // Forget the failure so the next value asks the registry again.
-            _writers.TryRemove(new KeyValuePair<int, Task<Writer>>(id, pending));
-            throw;
-        }
-
-        return Decode(data[ConfluentWireFormat.HeaderLength..], context, writer);
-    }
+    private async Task<T> DeserializeSlowAsync(ReadOnlyMemory<byte> data, SerializationContext context, Task<Writer> pending) =>
+        Decode(data[ConfluentWireFormat.HeaderLength..], context, await pending.ConfigureAwait(false));
 
     private T Decode(ReadOnlyMemory<byte> json, SerializationContext context, Writer writer)
     {
@@ -130,7 +129,7 @@ public sealed class JsonSchemaDeserializer<T> : IAsyncDeserializer<T>
         CheckWellFormed(span, writer.Id, context);
         if (writer.Validator is { } validator)
         {
-            Validate(validator, span, writer.Id, context);
+            JsonValidation.Validate(validator, span, writer.Id, subject: null, context.Topic);
         }
 
         try
@@ -185,30 +184,6 @@ public sealed class JsonSchemaDeserializer<T> : IAsyncDeserializer<T>
         }
     }
 
-    private static void Validate(NJsonSchema.JsonSchema validator, ReadOnlySpan<byte> json, int id, SerializationContext context)
-    {
-        ICollection<NJsonSchema.Validation.ValidationError> errors;
-        try
-        {
-            errors = validator.Validate(Encoding.UTF8.GetString(json));
-        }
-        catch (Exception ex)
-        {
-            // The validator gave up on well-formed JSON (for example a number beyond its range).
-            throw new JsonSerdeException(
-                JsonSerdeFailure.SchemaViolation,
-                $"The JSON could not be checked against schema {id}: {ex.GetType().Name}: {ErrorText.Safe(ex.Message, 512)}",
-                ex,
-                id,
-                topic: context.Topic);
-        }
-
-        if (errors.Count > 0)
-        {
-            throw new JsonSchemaValidationException(id, null, errors.Select(e => $"{e.Path}: {e.Kind}").ToList(), context.Topic);
-        }
-    }
-
     private static int FirstInvalidUtf8(ReadOnlySpan<byte> json)
     {
         var offset = 0;
@@ -220,18 +195,8 @@ public sealed class JsonSchemaDeserializer<T> : IAsyncDeserializer<T>
         return offset;
     }
 
-    private async Task<Writer> FetchAsync(int id)
+    private async Task<Writer> PrepareAsync(int id, Schema schema)
     {
-        Schema schema;
-        try
-        {
-            schema = await _registry.GetSchemaAsync(id, null).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            throw JsonSerdeException.FromRegistry($"fetching schema {id}", ex, schemaId: id);
-        }
-
         if (schema.SchemaType != SchemaType.Json)
         {
             throw new JsonSerdeException(JsonSerdeFailure.UnsupportedSchema, $"Schema {id} is a {schema.SchemaType} schema, not JSON.", null, id);

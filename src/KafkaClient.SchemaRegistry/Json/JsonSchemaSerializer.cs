@@ -1,10 +1,10 @@
-using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using KafkaClient.SchemaRegistry.Compatibility.Json;
+using KafkaClient.SchemaRegistry.Serdes;
 using NJsonSchema.Generation;
 using RegistrySchema = Confluent.SchemaRegistry.Schema;
 
@@ -26,14 +26,12 @@ namespace KafkaClient.SchemaRegistry.Json;
 /// </remarks>
 public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
 {
-    private readonly ISchemaRegistryClient _registry;
     private readonly JsonSchemaSerdeConfig _config;
     private readonly JsonSerializerOptions _json;
     private readonly Func<T, SerializationContext, JsonNode?>? _toJson;
     private readonly string _schema;
-    private readonly string _recordName;
     private readonly Lazy<Task<NJsonSchema.JsonSchema>> _validator;
-    private readonly ConcurrentDictionary<(string Topic, MessageComponentType Component), Task<Target>> _targets = new();
+    private readonly WriterSchemas<Target> _targets;
 
     /// <summary>Initializes a new instance of the <see cref="JsonSchemaSerializer{T}"/> class.</summary>
     /// <param name="registry">The registry client, for example Confluent's <see cref="CachedSchemaRegistryClient"/>.</param>
@@ -50,7 +48,6 @@ public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
         Func<T, SerializationContext, JsonNode?>? toJson = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
-        _registry = registry;
         _config = config ?? JsonSchemaSerdeConfig.Default;
         _json = jsonOptions ?? JsonSerializerOptions.Web;
         _toJson = toJson;
@@ -64,8 +61,16 @@ public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
             throw new ArgumentException($"The JSON Schema is not valid: {ex.Message}", nameof(schema), ex);
         }
 
-        _recordName = JsonNode.Parse(_schema)?["title"]?.GetValue<string>() ?? typeof(T).FullName!;
+        var recordName = JsonNode.Parse(_schema)?["title"]?.GetValue<string>() ?? typeof(T).FullName!;
         _validator = new Lazy<Task<NJsonSchema.JsonSchema>>(() => NJsonSchema.JsonSchema.FromJsonAsync(_schema));
+        _targets = new WriterSchemas<Target>(
+            registry,
+            _config,
+            JsonSerdeErrors.Instance,
+            new RegistrySchema(_schema, [], SchemaType.Json),
+            recordName,
+            latest => new JsonSchemaDiff().Compare(_schema, latest).IsCompatible,
+            PrepareAsync);
     }
 
     /// <summary>Gets the JSON Schema text this serializer writes with (given or generated).</summary>
@@ -89,32 +94,14 @@ public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
         }
 
         // Keyed by topic and component, so the hot path computes no subject string.
-        var key = (context.Topic, context.Component);
-        var target = _targets.GetOrAdd(key, static (k, self) => self.ResolveAsync(self._config.Subject(new SerializationContext(k.Component, k.Topic), self._recordName)), this);
-        if (target.IsCompletedSuccessfully)
-        {
-            return Task.FromResult(Encode(data, context, target.GetAwaiter().GetResult())); // completed: does not block
-        }
-
-        return SerializeSlowAsync(data, context, key, target);
+        var target = _targets.GetAsync(context);
+        return target.IsCompletedSuccessfully
+            ? Task.FromResult(Encode(data, context, target.GetAwaiter().GetResult())) // completed: does not block
+            : SerializeSlowAsync(data, context, target);
     }
 
-    private async Task<byte[]> SerializeSlowAsync(T data, SerializationContext context, (string, MessageComponentType) key, Task<Target> pending)
-    {
-        Target target;
-        try
-        {
-            target = await pending.ConfigureAwait(false);
-        }
-        catch
-        {
-            // Forget the failure so the next value asks the registry again.
-            _targets.TryRemove(new KeyValuePair<(string, MessageComponentType), Task<Target>>(key, pending));
-            throw;
-        }
-
-        return Encode(data, context, target);
-    }
+    private async Task<byte[]> SerializeSlowAsync(T data, SerializationContext context, Task<Target> pending) =>
+        Encode(data, context, await pending.ConfigureAwait(false));
 
     private byte[] Encode(T data, SerializationContext context, Target target)
     {
@@ -138,110 +125,35 @@ public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
 
         if (target.Validator is { } validator)
         {
-            ICollection<NJsonSchema.Validation.ValidationError> errors;
-            try
-            {
-                errors = validator.Validate(Encoding.UTF8.GetString(json));
-            }
-            catch (Exception ex)
-            {
-                // The validator gave up on well-formed JSON (for example a number beyond its range).
-                throw new JsonSerdeException(
-                    JsonSerdeFailure.SchemaViolation,
-                    $"The JSON could not be checked against schema {target.Id}: {ex.GetType().Name}: {ErrorText.Safe(ex.Message, 512)}",
-                    ex,
-                    target.Id,
-                    target.Subject,
-                    context.Topic);
-            }
-
-            if (errors.Count > 0)
-            {
-                throw new JsonSchemaValidationException(target.Id, target.Subject, errors.Select(e => $"{e.Path}: {e.Kind}").ToList(), context.Topic);
-            }
+            JsonValidation.Validate(validator, json, target.Id, target.Subject, context.Topic);
         }
 
         return ConfluentWireFormat.Frame(target.Id, json);
     }
 
-    private async Task<Target> ResolveAsync(string subject)
+    private async Task<Target> PrepareAsync(WriterSchema resolved)
     {
-        try
-        {
-            return await ResolveCoreAsync(subject).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or IOException or TimeoutException or OperationCanceledException)
-        {
-            // Unreachable, timed out or 5xx: retriable; refusals (409 incompatible, 401, 422) are not.
-            throw JsonSerdeException.FromRegistry($"resolving the schema of subject \"{ErrorText.Safe(subject, 256)}\"", ex, _config.UseSchemaId, subject);
-        }
-        catch (Exception ex) when (ex is not JsonSerdeException)
-        {
-            // For example a latest schema whose text cannot be compared.
-            throw new JsonSerdeException(
-                JsonSerdeFailure.UnsupportedSchema,
-                $"The schema of subject \"{ErrorText.Safe(subject, 256)}\" could not be resolved: {ex.GetType().Name}: {ErrorText.Safe(ex.Message, 512)}",
-                ex,
-                _config.UseSchemaId,
-                subject);
-        }
-    }
-
-    private async Task<Target> ResolveCoreAsync(string subject)
-    {
-        var own = new RegistrySchema(_schema, [], SchemaType.Json);
-        int id;
-        var validationSchema = _schema;
-        if (_config.UseSchemaId is { } fixedId)
-        {
-            id = fixedId;
-        }
-        else if (_config.UseLatestVersion)
-        {
-            var latest = await _registry.GetLatestSchemaAsync(subject).ConfigureAwait(false);
-            if (_config.LatestCompatibilityStrict && !new JsonSchemaDiff().Compare(_schema, latest.SchemaString).IsCompatible)
-            {
-                throw new JsonSerdeException(
-                    JsonSerdeFailure.UnsupportedSchema,
-                    $"The serializer's schema is not compatible with the latest schema (version {latest.Version}, id {latest.Id}) of subject \"{subject}\".",
-                    null,
-                    latest.Id,
-                    subject);
-            }
-
-            id = latest.Id;
-            validationSchema = latest.SchemaString;
-        }
-        else if (_config.AutoRegisterSchemas)
-        {
-            id = await _registry.RegisterSchemaAsync(subject, own, _config.NormalizeSchemas).ConfigureAwait(false);
-        }
-        else
-        {
-            id = await _registry.GetSchemaIdAsync(subject, own, _config.NormalizeSchemas).ConfigureAwait(false);
-        }
-
         NJsonSchema.JsonSchema? validator = null;
         if (_config.ValidateOnSerialize)
         {
             try
             {
-                validator = validationSchema == _schema
+                validator = resolved.SchemaString == _schema
                     ? await _validator.Value.ConfigureAwait(false)
-                    : await NJsonSchema.JsonSchema.FromJsonAsync(validationSchema).ConfigureAwait(false);
+                    : await NJsonSchema.JsonSchema.FromJsonAsync(resolved.SchemaString).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
                 throw new JsonSerdeException(
                     JsonSerdeFailure.UnsupportedSchema,
-                    $"Schema {id} of subject \"{subject}\" could not be loaded for validation: {ex.GetType().Name}: {ErrorText.Safe(ex.Message, 512)}",
+                    $"Schema {resolved.Id} of subject \"{resolved.Subject}\" could not be loaded for validation: {ex.GetType().Name}: {ErrorText.Safe(ex.Message, 512)}",
                     ex,
-                    id,
-                    subject);
+                    resolved.Id,
+                    resolved.Subject);
             }
         }
 
-        return new Target(id, subject, validator);
+        return new Target(resolved.Id, resolved.Subject, validator);
     }
 
     private static string GenerateSchema(JsonSerializerOptions options)

@@ -1,4 +1,3 @@
-using System.Net;
 using Confluent.SchemaRegistry;
 
 namespace KafkaClient.SchemaRegistry.Json;
@@ -78,49 +77,4 @@ public class JsonSerdeException : KafkaClientException
 
     /// <summary>Gets a value indicating whether the same call may succeed later: true only when the registry could not be reached or failed on its side.</summary>
     public override bool IsRetriable => _retriable;
-
-    /// <summary>Wraps a failure of a registry call: transient ones (unreachable, timeout, HTTP 408, 429, 5xx) are retriable, an unknown id or a refusal is not.</summary>
-    /// <param name="what">What was asked of the registry, for the message.</param>
-    /// <param name="ex">The registry client's exception.</param>
-    /// <param name="schemaId">The schema id, if known.</param>
-    /// <param name="subject">The subject, if known.</param>
-    /// <param name="topic">The topic, if known.</param>
-    /// <returns>The exception to throw.</returns>
-    internal static JsonSerdeException FromRegistry(string what, Exception ex, int? schemaId = null, string? subject = null, string? topic = null)
-    {
-        var cause = ex is AggregateException { InnerExceptions.Count: 1 } one ? one.InnerExceptions[0] : ex;
-        if (cause is JsonSerdeException own)
-        {
-            return own;
-        }
-
-        var status = cause switch
-        {
-            SchemaRegistryException registry => (int)registry.Status,
-            HttpRequestException { StatusCode: { } code } => (int)code,
-            _ => (int?)null,
-        };
-        var errorCode = (cause as SchemaRegistryException)?.ErrorCode;
-        var detail = status is null ? string.Empty : $" (HTTP {status}{(errorCode is null or -1 ? string.Empty : $", error code {errorCode}")})";
-        var reason = ErrorText.Safe(cause.Message, 768);
-
-        if (status == (int)HttpStatusCode.NotFound && schemaId is not null)
-        {
-            return new JsonSerdeException(JsonSerdeFailure.UnknownSchema, $"Schema Registry does not know schema id {schemaId}{detail}: {reason}", ex, schemaId, subject, topic);
-        }
-
-        return IsTransient(cause, status)
-            ? new JsonSerdeException(JsonSerdeFailure.RegistryUnavailable, $"Schema Registry could not be reached or failed while {what}{detail}: {reason}", ex, schemaId, subject, topic, isRetriable: true)
-            : new JsonSerdeException(JsonSerdeFailure.RegistryRefused, $"Schema Registry refused {what}{detail}: {reason}", ex, schemaId, subject, topic);
-    }
-
-    private static bool IsTransient(Exception cause, int? status) => cause switch
-    {
-        _ when status is not null => status is 408 or 429 or >= 500,
-
-        // Confluent's client reports a 401 without a JSON body as a bare "Unauthorized": a refusal, not an outage.
-        HttpRequestException http => !string.Equals(http.Message, "Unauthorized", StringComparison.Ordinal),
-        IOException or TimeoutException or OperationCanceledException => true,
-        _ => false,
-    };
 }

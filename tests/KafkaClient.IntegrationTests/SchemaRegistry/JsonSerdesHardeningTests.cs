@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using KafkaClient.SchemaRegistry.Json;
+using KafkaClient.SchemaRegistry.Serdes;
 
 namespace KafkaClient.IntegrationTests.SchemaRegistry;
 

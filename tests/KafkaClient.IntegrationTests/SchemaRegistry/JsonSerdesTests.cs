@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using KafkaClient.SchemaRegistry.Json;
+using KafkaClient.SchemaRegistry.Serdes;
 using KafkaClient.Testing;
 
 namespace KafkaClient.IntegrationTests.SchemaRegistry;

@@ -15,6 +15,9 @@ public sealed class InProcessSchemaRegistry : ISchemaRegistryClient
     /// <summary>Gets or sets a failure to raise from every call instead of answering (an unreachable or failing registry).</summary>
     public Func<Exception>? Failure { get; set; }
 
+    /// <summary>Gets or sets a task that lookups by id wait for before answering (many records waiting on one lookup).</summary>
+    public Task? Gate { get; set; }
+
     /// <summary>Gets how many times a schema was fetched by id.</summary>
     public int Lookups => Volatile.Read(ref _lookups);
 
@@ -36,6 +39,16 @@ public sealed class InProcessSchemaRegistry : ISchemaRegistryClient
     public Task<Schema> GetSchemaAsync(int id, string format = null!)
     {
         Interlocked.Increment(ref _lookups);
+        if (Gate is { IsCompleted: false } gate)
+        {
+            return gate.ContinueWith(_ => Answer(id), TaskScheduler.Default).Unwrap();
+        }
+
+        return Answer(id);
+    }
+
+    private Task<Schema> Answer(int id)
+    {
         Fail();
         return _byId.TryGetValue(id, out var schema)
             ? Task.FromResult(schema)

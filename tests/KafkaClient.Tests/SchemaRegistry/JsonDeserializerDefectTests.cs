@@ -6,6 +6,7 @@ using System.Text.Json.Serialization;
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using KafkaClient.SchemaRegistry.Json;
+using KafkaClient.SchemaRegistry.Serdes;
 
 namespace KafkaClient.Tests.SchemaRegistry;
 

@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using KafkaClient.SchemaRegistry.Json;
+using KafkaClient.SchemaRegistry.Serdes;
 
 namespace KafkaClient.Tests.SchemaRegistry;
 

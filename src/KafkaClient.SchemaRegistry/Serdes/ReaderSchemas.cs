@@ -1,0 +1,49 @@
+using Confluent.SchemaRegistry;
+
+namespace KafkaClient.SchemaRegistry.Serdes;
+
+/// <summary>
+/// The registry side of every deserializer: the writer's schema by id, fetched once per id however many records wait
+/// for it, kept once prepared, and a failure that is not retriable (an unknown id) remembered for
+/// <see cref="SchemaRegistrySerdeConfig.SchemaIdNegativeCacheTime"/>.
+/// </summary>
+/// <typeparam name="TReader">What the format prepares from a writer schema (for example a validator).</typeparam>
+internal sealed class ReaderSchemas<TReader>
+{
+    private readonly ISchemaRegistryClient _registry;
+    private readonly SerdeErrors _errors;
+    private readonly Func<int, Schema, Task<TReader>> _prepare;
+    private readonly RegistryCache<int, TReader> _cache;
+
+    /// <summary>Initializes a new instance of the <see cref="ReaderSchemas{TReader}"/> class.</summary>
+    /// <param name="registry">The registry client.</param>
+    /// <param name="config">The serde's settings.</param>
+    /// <param name="errors">The format's exceptions.</param>
+    /// <param name="prepare">Prepares what the format needs to read with a writer schema; throws the format's exceptions.</param>
+    /// <param name="time">The clock of the negative cache; null for the system's.</param>
+    public ReaderSchemas(ISchemaRegistryClient registry, SchemaRegistrySerdeConfig config, SerdeErrors errors, Func<int, Schema, Task<TReader>> prepare, TimeProvider? time = null)
+    {
+        _registry = registry;
+        _errors = errors;
+        _prepare = prepare;
+        _cache = new(LoadAsync, config.SchemaIdNegativeCacheTime, time);
+    }
+
+    /// <summary>Gets what the format reads with for a writer schema id; completed once known or while a failure is remembered.</summary>
+    /// <param name="id">The schema id from the frame.</param>
+    /// <returns>The prepared reader.</returns>
+    public Task<TReader> GetAsync(int id) => _cache.GetAsync(id);
+
+    private async Task<TReader> LoadAsync(int id)
+    {
+        var schema = await _errors.CallAsync(() => _registry.GetSchemaAsync(id, null), $"fetching schema {id}", id).ConfigureAwait(false);
+        try
+        {
+            return await _prepare(id, schema).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!_errors.IsOwn(ex))
+        {
+            throw _errors.UnsupportedSchema($"Schema {id} could not be prepared for reading: {ex.GetType().Name}: {ErrorText.Safe(ex.Message, 512)}", ex, id, null);
+        }
+    }
+}

@@ -58,6 +58,9 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
     /// <summary>Gets the registry's base URL, for example <c>http://127.0.0.1:8081</c>.</summary>
     public string Url { get; private set; } = string.Empty;
 
+    /// <summary>Gets the registry's state (tests reach it through InternalsVisibleTo).</summary>
+    internal SchemaStore Store => _store;
+
     /// <summary>Gets the number of HTTP requests served so far (to check that clients cache).</summary>
     public long RequestCount => Interlocked.Read(ref _requests);
 

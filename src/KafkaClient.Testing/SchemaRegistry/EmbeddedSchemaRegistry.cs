@@ -133,8 +133,16 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
         }
         catch (JsonException ex)
         {
-            status = 422;
-            answer = new JsonObject { ["error_code"] = 422, ["message"] = $"Unrecognized request body: {ex.Message}" };
+            // What Confluent's registry answers when the body is not JSON.
+            status = 400;
+            answer = new JsonObject { ["error_code"] = 400, ["message"] = $"Unrecognized request body: {ex.Message}" };
+        }
+#pragma warning disable CA1031 // A bug must still answer with Confluent's error body, never an empty 500 or a dropped connection.
+        catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            status = 500;
+            answer = new JsonObject { ["error_code"] = 50001, ["message"] = $"Error in the embedded registry: {ex.GetType().Name}: {ex.Message}" };
         }
 
         http.Response.StatusCode = status;
@@ -142,11 +150,79 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
         await http.Response.WriteAsync(answer?.ToJsonString() ?? "null").ConfigureAwait(false);
     }
 
+    /// <summary>Reads the body as Confluent's registry does: not JSON, or JSON of the wrong shape, is a 400; JSON null or nothing is an empty request.</summary>
     private static async Task<JsonObject> ReadBodyAsync(HttpRequest request)
     {
         using var reader = new StreamReader(request.Body, Encoding.UTF8);
         var text = await reader.ReadToEndAsync().ConfigureAwait(false);
-        return string.IsNullOrWhiteSpace(text) ? [] : JsonNode.Parse(text) as JsonObject ?? throw new JsonException("The body is not a JSON object.");
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return [];
+        }
+
+        JsonNode? body;
+        try
+        {
+            body = JsonNode.Parse(text);
+            Materialize(body); // duplicate property names surface here, not later
+        }
+        catch (Exception ex) when (ex is JsonException or ArgumentException)
+        {
+            throw new RegistryException(400, 400, $"Unexpected character or malformed JSON in the request body: {ex.Message}");
+        }
+
+        return body switch
+        {
+            null => [],
+            JsonObject o => o,
+            _ => throw new RegistryException(400, 400, $"Cannot deserialize the request from a JSON {body.GetValueKind()}"),
+        };
+    }
+
+    private static void Materialize(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (_, value) in o)
+                {
+                    Materialize(value);
+                }
+
+                break;
+            case JsonArray a:
+                foreach (var value in a)
+                {
+                    Materialize(value);
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>Reads a string field as Confluent's registry does: numbers and booleans are taken as their text, objects and arrays are a 400.</summary>
+    private static string? Text(JsonObject body, string name) => body[name] switch
+    {
+        null => null,
+        JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
+        JsonValue v when v.GetValueKind() is JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => v.ToJsonString(),
+        var other => throw new RegistryException(400, 400, $"Cannot deserialize value of type `java.lang.String` from {other.GetValueKind()} value (field \"{name}\")"),
+    };
+
+    /// <summary>Reads an integer field as Confluent's registry does: integral numbers and numeric strings, else a 400.</summary>
+    private static int? Integer(JsonObject body, string name)
+    {
+        switch (body[name])
+        {
+            case null:
+                return null;
+            case JsonValue v when v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<decimal>(out var number) && decimal.Truncate(number) is var whole && whole is >= int.MinValue and <= int.MaxValue:
+                return (int)whole;
+            case JsonValue v when v.GetValueKind() == JsonValueKind.String && int.TryParse(v.GetValue<string>(), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var parsed):
+                return parsed;
+            case var other:
+                throw new RegistryException(400, 400, $"Cannot deserialize value of type `java.lang.Integer` from {other.ToJsonString()} (field \"{name}\")");
+        }
     }
 
     private JsonNode? Route(string method, string[] path, IQueryCollection query, JsonObject? body, out string? rawText)
@@ -259,16 +335,16 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
     {
         CompatibilityLevel? level = null;
         CompatibilityPolicy? policy = null;
-        if (body["compatibility"] is { } requested)
+        if (body["compatibility"] is not null)
         {
-            level = CompatibilityLevels.TryParse(requested.GetValue<string>(), out var parsed)
+            level = CompatibilityLevels.TryParse(Text(body, "compatibility")!, out var parsed)
                 ? parsed
                 : throw new RegistryException(422, 42203, "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive");
         }
 
-        if (body["compatibilityPolicy"] is { } requestedPolicy)
+        if (body["compatibilityPolicy"] is not null)
         {
-            policy = requestedPolicy.GetValue<string>().ToUpperInvariant() switch
+            policy = Text(body, "compatibilityPolicy")!.ToUpperInvariant() switch
             {
                 "STRICT" => CompatibilityPolicy.Strict,
                 "LENIENT" => CompatibilityPolicy.Lenient,
@@ -287,7 +363,7 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
 
     private JsonObject SetMode(string? subject, JsonObject body)
     {
-        var mode = body["mode"]?.GetValue<string>()?.ToUpperInvariant();
+        var mode = Text(body, "mode")?.ToUpperInvariant();
         if (mode is not ("READWRITE" or "READONLY" or "IMPORT"))
         {
             throw new RegistryException(422, 42204, "Invalid mode. Valid values are READWRITE, READONLY and IMPORT");
@@ -343,18 +419,24 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
         }
     }
 
-    private static string SchemaType(JsonObject body) => body["schemaType"]?.GetValue<string>()?.ToUpperInvariant() ?? "AVRO";
+    private static string SchemaType(JsonObject body) => Text(body, "schemaType")?.ToUpperInvariant() ?? "AVRO";
 
     private static string SchemaText(JsonObject body) =>
-        body["schema"]?.GetValue<string>() ?? throw new RegistryException(422, 42201, "Empty schema");
+        Text(body, "schema") ?? throw new RegistryException(422, 42201, "Empty schema");
 
-    private static List<SchemaReference> References(JsonObject body) =>
-        body["references"] is JsonArray references
-            ? references.Select(r => new SchemaReference(
-                r!["name"]!.GetValue<string>(),
-                r["subject"]!.GetValue<string>(),
-                r["version"]!.GetValue<int>())).ToList()
-            : [];
+    private static List<SchemaReference> References(JsonObject body) => body["references"] switch
+    {
+        null => [],
+        JsonArray references => references.Select(Reference).ToList(),
+        var other => throw new RegistryException(400, 400, $"Cannot deserialize value of type `java.util.ArrayList<SchemaReference>` from {other.GetValueKind()} value (field \"references\")"),
+    };
+
+    private static SchemaReference Reference(JsonNode? reference) => reference switch
+    {
+        JsonObject r when Text(r, "name") is { } name && Text(r, "subject") is { } subject && Integer(r, "version") is { } version => new SchemaReference(name, subject, version),
+        null or JsonObject => throw new RegistryException(422, 42201, $"Invalid schema reference {reference?.ToJsonString() ?? "null"}: name, subject and version are required"),
+        _ => throw new RegistryException(400, 400, $"Cannot deserialize value of type `SchemaReference` from {reference.GetValueKind()} value (field \"references\")"),
+    };
 
     private static int Id(string text) =>
         int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)

@@ -412,6 +412,10 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
         {
             throw new RegistryException(422, 42201, $"Schema is too complex to check for compatibility with subject \"{subject}\": {ex.Message}");
         }
+        catch (System.Text.RegularExpressions.RegexMatchTimeoutException ex)
+        {
+            throw new RegistryException(422, 42201, $"Schema is too complex to check for compatibility with subject \"{subject}\": a pattern took too long to match ({ex.Pattern})");
+        }
     }
 
     /// <summary>What a compatibility check of a subject depends on, taken under the lock.</summary>

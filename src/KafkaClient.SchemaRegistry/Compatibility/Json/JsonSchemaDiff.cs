@@ -79,7 +79,7 @@ public sealed class JsonSchemaDiff : ISchemaDiff
         {
             throw new FormatException(ex.Message, ex);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or KeyNotFoundException)
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or KeyNotFoundException or OverflowException)
         {
             throw new FormatException(ex.Message, ex);
         }

@@ -1,0 +1,108 @@
+using KafkaClient.Testing;
+using Xunit.Abstractions;
+
+namespace KafkaClient.Tests.SchemaRegistry;
+
+/// <summary>One request to a registry; <c>{s}</c> in the path is the case's own subject, <c>{id}</c> the last id a setup step answered.</summary>
+internal sealed record RestStep(string Method, string Path, string? Body = null, string? ContentType = RegistryHttp.RegistryContentType, string? Authorization = null);
+
+/// <summary>A REST conformance case: setup steps that must succeed, then a probe with Confluent's status and error code.</summary>
+internal sealed record RestCase(string Name, RestStep[] Setup, RestStep Probe, int Status, int? ErrorCode);
+
+/// <summary>
+/// What Confluent Schema Registry answers to bad or unusual requests (input → status, error code), run against the
+/// embedded registry always and against a real registry when <c>SCHEMA_REGISTRY_URL</c> points at one.
+/// </summary>
+public sealed class RegistryRestConformanceTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const string Json = "{\"type\":\"string\"}";
+
+    private static readonly RestCase[] Cases =
+    [
+        // Malformed requests: Confluent answers 400 to a body that is not JSON or not of the request's shape
+        // (Jackson's parse and mapping errors), 422 with a registry error code otherwise. Never a 500.
+        new("unparsable body", [], Register("{\"schemaType\":\"JSON\",\"schema\":"), 400, 400),
+        new("body is a JSON array", [], Register("[1]"), 400, 400),
+        new("schema as a number", [], Register("{\"schemaType\":\"JSON\",\"schema\":5}"), 422, 42201),
+        new("schema as an object", [], Register("{\"schemaType\":\"JSON\",\"schema\":{\"type\":\"string\"}}"), 400, 400),
+        new("schemaType as a number", [], Register("{\"schemaType\":5,\"schema\":\"{}\"}"), 422, 42201),
+        new("references not an array", [], Register(WithReferences("5")), 400, 400),
+        new("reference not an object", [], Register(WithReferences("[5]")), 400, 400),
+        new("reference without name, subject or version", [], Register(WithReferences("[{}]")), 422, 42201),
+        new("reference version not a number", [], Register(WithReferences("[{\"name\":\"n\",\"subject\":\"x\",\"version\":\"one\"}]")), 400, 400),
+        new("compatibility as a number", [], new("PUT", "config/{s}", "{\"compatibility\":5}"), 422, 42203),
+        new("mode as an array", [], new("PUT", "mode/{s}", "{\"mode\":[1]}"), 400, 400),
+        new("object schema in a compatibility request", [RegisterJson(Json)], new("POST", "compatibility/subjects/{s}/versions/latest", "{\"schemaType\":\"JSON\",\"schema\":{\"type\":\"string\"}}"), 400, 400),
+        new("minLength 1e20", [], RegisterJson("{\"type\":\"string\",\"minLength\":1e20}"), 422, 42201),
+        new("required [null]", [], RegisterJson("{\"type\":\"object\",\"required\":[null]}"), 422, 42201),
+        new("type [null]", [], RegisterJson("{\"type\":[null]}"), 422, 42201),
+        new("dependencies {a: [null]}", [], RegisterJson("{\"type\":\"object\",\"dependencies\":{\"a\":[null]}}"), 422, 42201),
+        new("multipleOf 0", [], RegisterJson("{\"type\":\"number\",\"multipleOf\":0}"), 422, 42201),
+    ];
+
+    private EmbeddedSchemaRegistry? _embedded;
+
+    public static TheoryData<string> CaseNames => [.. Cases.Select(c => c.Name)];
+
+    public async Task InitializeAsync() => _embedded = await EmbeddedSchemaRegistry.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        if (_embedded is not null)
+        {
+            await _embedded.DisposeAsync();
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public Task Embedded_registry_answers_as_confluent(string name) => RunAsync(_embedded!.Url, Cases.Single(c => c.Name == name));
+
+    [RequiresSchemaRegistryUrlTheory]
+    [MemberData(nameof(CaseNames))]
+    public Task Real_registry_answers_as_the_table_says(string name) =>
+        RunAsync(Environment.GetEnvironmentVariable(RequiresSchemaRegistryUrlTheoryAttribute.Variable)!, Cases.Single(c => c.Name == name));
+
+    internal static RestStep Register(string body) => new("POST", "subjects/{s}/versions", body);
+
+    internal static RestStep RegisterJson(string schema) => Register(RegistryHttp.JsonSchemaBody(schema));
+
+    private static string WithReferences(string references) => $"{{\"schemaType\":\"JSON\",\"schema\":\"{{}}\",\"references\":{references}}}";
+
+    private async Task RunAsync(string url, RestCase test)
+    {
+        using var http = new RegistryHttp(url);
+        var subject = $"conformance-{Guid.NewGuid():N}";
+        string? id = null;
+        string Fill(string path) => path.Replace("{s}", subject, StringComparison.Ordinal).Replace("{id}", id, StringComparison.Ordinal);
+        foreach (var step in test.Setup)
+        {
+            var setup = await http.SendAsync(step.Method, Fill(step.Path), step.Body, step.ContentType, step.Authorization);
+            Assert.True(setup.Status < 300, $"setup {step.Method} {step.Path} of '{test.Name}': {setup}");
+            if (System.Text.Json.Nodes.JsonNode.Parse(setup.Body) is System.Text.Json.Nodes.JsonObject o && o["id"] is { } answered)
+            {
+                id = answered.ToJsonString();
+            }
+        }
+
+        var probe = test.Probe;
+        var answer = await http.SendAsync(probe.Method, Fill(probe.Path), probe.Body, probe.ContentType, probe.Authorization);
+        output.WriteLine($"{test.Name}: {probe.Method} {Fill(probe.Path)} {probe.Body} -> {answer}");
+        Assert.Equal((test.Status, test.ErrorCode), (answer.Status, answer.ErrorCode));
+        Assert.False(string.IsNullOrWhiteSpace(answer.Body), "an error answer has a body with a message");
+    }
+}
+
+/// <summary>A theory that runs only when <c>SCHEMA_REGISTRY_URL</c> names a registry to check the table against.</summary>
+public sealed class RequiresSchemaRegistryUrlTheoryAttribute : TheoryAttribute
+{
+    public const string Variable = "SCHEMA_REGISTRY_URL";
+
+    public RequiresSchemaRegistryUrlTheoryAttribute()
+    {
+        if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(Variable)))
+        {
+            Skip = $"{Variable} is not set: the table runs against the embedded registry only.";
+        }
+    }
+}

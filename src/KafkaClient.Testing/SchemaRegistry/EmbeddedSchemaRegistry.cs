@@ -114,7 +114,7 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
                 throw new RegistryException(401, 401, "Unauthorized");
             }
 
-            var segments = http.Request.Path.Value!.Trim('/').Split('/', StringSplitOptions.RemoveEmptyEntries).Select(Uri.UnescapeDataString).ToArray();
+            var segments = PathSegments(http);
             var body = HttpMethods.IsPost(http.Request.Method) || HttpMethods.IsPut(http.Request.Method)
                 ? await ReadBodyAsync(http.Request).ConfigureAwait(false)
                 : null;
@@ -148,6 +148,33 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
         http.Response.StatusCode = status;
         http.Response.ContentType = ContentType;
         await http.Response.WriteAsync(answer?.ToJsonString() ?? "null").ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Splits the request target as sent on '/' and percent-decodes each segment exactly once, as Confluent's registry
+    /// does: <c>a%252Fb</c> is the subject <c>a%2Fb</c> and <c>a%2Fb</c> the subject <c>a/b</c>. (The server's decoded
+    /// path cannot be used: it has decoded once already, and it removes dot segments.)
+    /// </summary>
+    private static string[] PathSegments(HttpContext http)
+    {
+        var target = http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget;
+        if (string.IsNullOrEmpty(target))
+        {
+            target = http.Request.PathBase.Add(http.Request.Path).ToUriComponent();
+        }
+
+        var query = target.IndexOf('?', StringComparison.Ordinal);
+        if (query >= 0)
+        {
+            target = target[..query];
+        }
+
+        if (!target.StartsWith('/') && Uri.TryCreate(target, UriKind.Absolute, out var absolute))
+        {
+            target = absolute.AbsolutePath; // absolute-form, as sent to a proxy
+        }
+
+        return target.Split('/', StringSplitOptions.RemoveEmptyEntries).Select(Uri.UnescapeDataString).ToArray();
     }
 
     /// <summary>Reads the body as Confluent's registry does: not JSON, or JSON of the wrong shape, is a 400; JSON null or nothing is an empty request.</summary>

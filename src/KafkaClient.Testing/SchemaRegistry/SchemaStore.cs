@@ -53,6 +53,11 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
 
     public (StoredSchema Schema, int Version) Register(string subject, string schemaType, string schema, IReadOnlyList<SchemaReference> references)
     {
+        if (subject.Any(char.IsControl))
+        {
+            throw new RegistryException(422, 42208, "The specified subject is not a valid subject: it contains control characters");
+        }
+
         Validate(schemaType, schema);
         var key = ContentKey(schemaType, schema, references);
         while (true)

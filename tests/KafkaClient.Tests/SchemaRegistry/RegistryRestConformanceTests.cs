@@ -7,7 +7,7 @@ namespace KafkaClient.Tests.SchemaRegistry;
 internal sealed record RestStep(string Method, string Path, string? Body = null, string? ContentType = RegistryHttp.RegistryContentType, string? Authorization = null);
 
 /// <summary>A REST conformance case: setup steps that must succeed, then a probe with Confluent's status and error code.</summary>
-internal sealed record RestCase(string Name, RestStep[] Setup, RestStep Probe, int Status, int? ErrorCode);
+internal sealed record RestCase(string Name, RestStep[] Setup, RestStep Probe, int Status, int? ErrorCode, string? BodyContains = null);
 
 /// <summary>
 /// What Confluent Schema Registry answers to bad or unusual requests (input → status, error code), run against the
@@ -38,6 +38,13 @@ public sealed class RegistryRestConformanceTests(ITestOutputHelper output) : IAs
         new("type [null]", [], RegisterJson("{\"type\":[null]}"), 422, 42201),
         new("dependencies {a: [null]}", [], RegisterJson("{\"type\":\"object\",\"dependencies\":{\"a\":[null]}}"), 422, 42201),
         new("multipleOf 0", [], RegisterJson("{\"type\":\"number\",\"multipleOf\":0}"), 422, 42201),
+
+        // Subjects in paths are percent-decoded exactly once; control characters are refused.
+        new("subject %252F decoded once", [new("POST", "subjects/{s}%252Fb/versions", RegistryHttp.JsonSchemaBody(Json))], new("GET", "subjects/{s}%252Fb/versions/latest"), 200, null, "\"subject\":\"{s}%2Fb\""),
+        new("subject %252F is not the subject with a slash", [new("POST", "subjects/{s}%252Fb/versions", RegistryHttp.JsonSchemaBody(Json))], new("GET", "subjects/{s}%2Fb/versions"), 404, 40401),
+        new("subject %252E%252E decoded once", [new("POST", "subjects/{s}%252E%252E/versions", RegistryHttp.JsonSchemaBody(Json))], new("GET", "subjects/{s}%252E%252E/versions/latest"), 200, null, "\"subject\":\"{s}%2E%2E\""),
+        new("subject with a control character", [], new("POST", "subjects/{s}%01x/versions", RegistryHttp.JsonSchemaBody(Json)), 422, 42208),
+        new("subject with a line feed", [], new("POST", "subjects/{s}%0Ax/versions", RegistryHttp.JsonSchemaBody(Json)), 422, 42208),
     ];
 
     private EmbeddedSchemaRegistry? _embedded;
@@ -89,6 +96,11 @@ public sealed class RegistryRestConformanceTests(ITestOutputHelper output) : IAs
         var answer = await http.SendAsync(probe.Method, Fill(probe.Path), probe.Body, probe.ContentType, probe.Authorization);
         output.WriteLine($"{test.Name}: {probe.Method} {Fill(probe.Path)} {probe.Body} -> {answer}");
         Assert.Equal((test.Status, test.ErrorCode), (answer.Status, answer.ErrorCode));
+        if (test.BodyContains is { } expected)
+        {
+            Assert.Contains(Fill(expected), answer.Body, StringComparison.Ordinal);
+        }
+
         Assert.False(string.IsNullOrWhiteSpace(answer.Body), "an error answer has a body with a message");
     }
 }

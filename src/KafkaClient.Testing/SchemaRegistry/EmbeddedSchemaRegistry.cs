@@ -43,16 +43,20 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
 {
     private const string ContentType = "application/vnd.schemaregistry.v1+json";
 
+    /// <summary>The request media types Confluent's registry consumes; any other answers 415.</summary>
+    private static readonly string[] AcceptedContentTypes =
+        [ContentType, "application/vnd.schemaregistry+json", "application/json", "application/octet-stream"];
+
     private readonly WebApplication _app;
     private readonly SchemaStore _store;
-    private readonly string? _expectedAuthorization;
+    private readonly string? _userInfo;
     private long _requests;
 
-    private EmbeddedSchemaRegistry(WebApplication app, SchemaStore store, string? expectedAuthorization)
+    private EmbeddedSchemaRegistry(WebApplication app, SchemaStore store, string? userInfo)
     {
         _app = app;
         _store = store;
-        _expectedAuthorization = expectedAuthorization;
+        _userInfo = userInfo;
     }
 
     /// <summary>Gets the registry's base URL, for example <c>http://127.0.0.1:8081</c>.</summary>
@@ -85,7 +89,7 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
         var registry = new EmbeddedSchemaRegistry(
             app,
             new SchemaStore(options.DefaultCompatibility),
-            options.BasicAuthUserInfo is null ? null : "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(options.BasicAuthUserInfo)));
+            options.BasicAuthUserInfo);
         app.Run(registry.HandleAsync);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -108,10 +112,15 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
         var status = 200;
         try
         {
-            if (_expectedAuthorization is not null && http.Request.Headers.Authorization.ToString() != _expectedAuthorization)
+            if (_userInfo is not null && !Authorized(http.Request.Headers.Authorization.ToString(), _userInfo))
             {
                 http.Response.Headers.WWWAuthenticate = "Basic realm=\"SchemaRegistry\"";
                 throw new RegistryException(401, 401, "Unauthorized");
+            }
+
+            if ((HttpMethods.IsPost(http.Request.Method) || HttpMethods.IsPut(http.Request.Method)) && !AcceptedContentType(http.Request.ContentType))
+            {
+                throw new RegistryException(415, 415, "HTTP 415 Unsupported Media Type");
             }
 
             var segments = PathSegments(http);
@@ -148,6 +157,37 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
         http.Response.StatusCode = status;
         http.Response.ContentType = ContentType;
         await http.Response.WriteAsync(answer?.ToJsonString() ?? "null").ConfigureAwait(false);
+    }
+
+    /// <summary>Checks basic credentials as Confluent's registry does: the scheme in any case, the user and password exactly.</summary>
+    private static bool Authorized(string header, string userInfo)
+    {
+        var space = header.IndexOf(' ', StringComparison.Ordinal);
+        if (space < 0 || !header[..space].Equals("Basic", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        try
+        {
+            return Encoding.UTF8.GetString(Convert.FromBase64String(header[(space + 1)..].Trim())) == userInfo;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>No Content-Type is taken as a byte stream, which the registry accepts; parameters (charset) do not matter.</summary>
+    private static bool AcceptedContentType(string? contentType)
+    {
+        if (string.IsNullOrWhiteSpace(contentType))
+        {
+            return true;
+        }
+
+        var mediaType = contentType.Split(';')[0].Trim();
+        return AcceptedContentTypes.Contains(mediaType, StringComparer.OrdinalIgnoreCase);
     }
 
     /// <summary>

@@ -186,6 +186,8 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
 
     public SubjectVersion Version(string subject, string version, bool includeDeleted, bool forReference = false)
     {
+        // As Confluent's registry: the version is checked before the subject is looked up.
+        var number = VersionNumber(version);
         lock (_gate)
         {
             List<SubjectVersion> versions;
@@ -199,24 +201,24 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
             }
 
             var candidates = versions.Where(v => includeDeleted || !v.Deleted).ToList();
-            SubjectVersion? match;
-            if (version is "latest" or "-1")
-            {
-                match = candidates.MaxBy(v => v.Version);
-            }
-            else if (int.TryParse(version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) && number > 0)
-            {
-                match = candidates.FirstOrDefault(v => v.Version == number);
-            }
-            else
-            {
-                throw new RegistryException(422, 42202, $"The specified version '{version}' is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\"");
-            }
-
+            var match = number is null ? candidates.MaxBy(v => v.Version) : candidates.FirstOrDefault(v => v.Version == number);
             return match ?? throw (forReference
                 ? new RegistryException(422, 42201, $"Invalid schema reference: version {version} of subject {subject} not found")
                 : new RegistryException(404, 40402, $"Version {version} not found."));
         }
+    }
+
+    /// <summary>Parses a version as Confluent's registry does: 1 to 2^31-1, or <c>latest</c> / -1 (null).</summary>
+    public static int? VersionNumber(string version)
+    {
+        if (version is "latest" or "-1")
+        {
+            return null;
+        }
+
+        return int.TryParse(version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) && number > 0
+            ? number
+            : throw new RegistryException(422, 42202, $"The specified version '{version}' is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\"");
     }
 
     public IReadOnlyList<int> ReferencedBy(string subject, string version)
@@ -241,8 +243,8 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
                 }
 
                 _subjects.Remove(subject);
-                _subjectCompatibility.Remove(subject);
-                _subjectMode.Remove(subject);
+                ForgetSettings(subject);
+                ForgetUnusedSchemas(versions);
                 return versions.Select(v => v.Version).Order().ToList();
             }
 
@@ -258,12 +260,16 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
             }
 
             live.ForEach(v => v.Deleted = true);
+
+            // As Confluent's registry: a subject without live versions keeps no compatibility level or mode of its own.
+            ForgetSettings(subject);
             return live.Select(v => v.Version).Order().ToList();
         }
     }
 
     public int DeleteVersion(string subject, string version, bool permanent)
     {
+        _ = VersionNumber(version);
         lock (_gate)
         {
             var versions = Subject(subject, includeDeleted: true);
@@ -279,8 +285,10 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
                 if (versions.Count == 0)
                 {
                     _subjects.Remove(subject);
+                    ForgetSettings(subject);
                 }
 
+                ForgetUnusedSchemas([target]);
                 return target.Version;
             }
 
@@ -295,6 +303,11 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
             }
 
             target.Deleted = true;
+            if (versions.All(v => v.Deleted))
+            {
+                ForgetSettings(subject);
+            }
+
             return target.Version;
         }
     }
@@ -429,6 +442,26 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
         _subjectCompatibility.GetValueOrDefault(subject, _globalCompatibility),
         _subjectPolicy.GetValueOrDefault(subject, _globalPolicy),
         (_subjects.GetValueOrDefault(subject) ?? []).Where(v => !v.Deleted).OrderByDescending(v => v.Version).ToList());
+
+    private void ForgetSettings(string subject)
+    {
+        _subjectCompatibility.Remove(subject);
+        _subjectPolicy.Remove(subject);
+        _subjectMode.Remove(subject);
+    }
+
+    /// <summary>A hard delete removes the schema ids that no version of any subject, soft-deleted ones included, still has.</summary>
+    private void ForgetUnusedSchemas(IEnumerable<SubjectVersion> removed)
+    {
+        foreach (var schema in removed.Select(v => v.Schema).Distinct())
+        {
+            if (!_subjects.Values.Any(versions => versions.Any(v => v.Schema.Id == schema.Id)))
+            {
+                _byId.Remove(schema.Id);
+                _byContent.Remove(schema.Key);
+            }
+        }
+    }
 
     private void CheckReferences(IReadOnlyList<SchemaReference> references)
     {

@@ -17,6 +17,11 @@ public sealed class RegistryRestConformanceTests(ITestOutputHelper output) : IAs
 {
     private const string Json = "{\"type\":\"string\"}";
 
+    // A schema of the case's own (its id is no other case's), and a subject-level compatibility.
+    private const string OwnBody = "{\"schemaType\":\"JSON\",\"schema\":\"{\\\"type\\\":\\\"string\\\",\\\"description\\\":\\\"{s}\\\"}\"}";
+    private static readonly RestStep Own = new("POST", "subjects/{s}/versions", OwnBody);
+    private static readonly RestStep Config = new("PUT", "config/{s}", "{\"compatibility\":\"FULL\"}");
+
     private static readonly RestCase[] Cases =
     [
         // Malformed requests: Confluent answers 400 to a body that is not JSON or not of the request's shape
@@ -45,6 +50,34 @@ public sealed class RegistryRestConformanceTests(ITestOutputHelper output) : IAs
         new("subject %252E%252E decoded once", [new("POST", "subjects/{s}%252E%252E/versions", RegistryHttp.JsonSchemaBody(Json))], new("GET", "subjects/{s}%252E%252E/versions/latest"), 200, null, "\"subject\":\"{s}%2E%2E\""),
         new("subject with a control character", [], new("POST", "subjects/{s}%01x/versions", RegistryHttp.JsonSchemaBody(Json)), 422, 42208),
         new("subject with a line feed", [], new("POST", "subjects/{s}%0Ax/versions", RegistryHttp.JsonSchemaBody(Json)), 422, 42208),
+
+        // A hard delete removes the schema id unless another version (soft-deleted ones included) still has it.
+        new("hard-deleted version's id is gone", [Own, new("DELETE", "subjects/{s}/versions/1"), new("DELETE", "subjects/{s}/versions/1?permanent=true")], new("GET", "schemas/ids/{id}"), 404, 40403),
+        new("hard-deleted subject's id is gone", [Own, new("DELETE", "subjects/{s}"), new("DELETE", "subjects/{s}?permanent=true")], new("GET", "schemas/ids/{id}"), 404, 40403),
+        new("id still used by another subject stays", [Own, new("POST", "subjects/{s}-other/versions", OwnBody), new("DELETE", "subjects/{s}"), new("DELETE", "subjects/{s}?permanent=true")], new("GET", "schemas/ids/{id}"), 200, null),
+        new("soft-deleted version's id stays", [Own, new("DELETE", "subjects/{s}/versions/1")], new("GET", "schemas/ids/{id}"), 200, null),
+
+        // Media types: Confluent's JSON types and a byte stream are accepted, others are 415.
+        new("text/plain body", [], Register(RegistryHttp.JsonSchemaBody(Json)) with { ContentType = "text/plain" }, 415, 415),
+        new("application/xml body", [], Register(RegistryHttp.JsonSchemaBody(Json)) with { ContentType = "application/xml" }, 415, 415),
+        new("text/plain config", [], new("PUT", "config/{s}", "{\"compatibility\":\"FULL\"}", "text/plain"), 415, 415),
+        new("application/json body", [], Register(RegistryHttp.JsonSchemaBody(Json)) with { ContentType = "application/json; charset=utf-8" }, 200, null),
+        new("application/octet-stream body", [], Register(RegistryHttp.JsonSchemaBody(Json)) with { ContentType = "application/octet-stream" }, 200, null),
+        new("no Content-Type", [], Register(RegistryHttp.JsonSchemaBody(Json)) with { ContentType = null }, 200, null),
+
+        // Versions are checked before subjects.
+        new("invalid version of a missing subject", [], new("GET", "subjects/{s}/versions/abc"), 422, 42202),
+        new("version 0 of a missing subject", [], new("GET", "subjects/{s}/versions/0"), 422, 42202),
+        new("deleting an invalid version of a missing subject", [], new("DELETE", "subjects/{s}/versions/abc"), 422, 42202),
+        new("compatibility with an invalid version of a missing subject", [], new("POST", "compatibility/subjects/{s}/versions/abc", RegistryHttp.JsonSchemaBody(Json)), 422, 42202),
+        new("valid version of a missing subject", [], new("GET", "subjects/{s}/versions/7"), 404, 40401),
+        new("missing version of a subject", [RegisterJson(Json)], new("GET", "subjects/{s}/versions/7"), 404, 40402),
+
+        // A subject without live versions keeps no compatibility level of its own.
+        new("permanent subject delete forgets its compatibility", [Config, RegisterJson(Json), new("DELETE", "subjects/{s}"), new("DELETE", "subjects/{s}?permanent=true")], new("GET", "config/{s}"), 404, 40408),
+        new("soft subject delete forgets its compatibility", [Config, RegisterJson(Json), new("DELETE", "subjects/{s}")], new("GET", "config/{s}"), 404, 40408),
+        new("permanent delete of the last version forgets its compatibility", [Config, RegisterJson(Json), new("DELETE", "subjects/{s}/versions/1"), new("DELETE", "subjects/{s}/versions/1?permanent=true")], new("GET", "config/{s}"), 404, 40408),
+        new("compatibility of a subject with versions stays", [Config, RegisterJson(Json)], new("GET", "config/{s}"), 200, null, "FULL"),
     ];
 
     private EmbeddedSchemaRegistry? _embedded;
@@ -70,6 +103,26 @@ public sealed class RegistryRestConformanceTests(ITestOutputHelper output) : IAs
     public Task Real_registry_answers_as_the_table_says(string name) =>
         RunAsync(Environment.GetEnvironmentVariable(RequiresSchemaRegistryUrlTheoryAttribute.Variable)!, Cases.Single(c => c.Name == name));
 
+    [Fact]
+    public async Task Basic_scheme_is_case_insensitive_and_credentials_are_not()
+    {
+        await using var registry = await EmbeddedSchemaRegistry.StartAsync(new EmbeddedSchemaRegistryOptions { BasicAuthUserInfo = "user:secret" });
+        using var http = new RegistryHttp(registry.Url);
+        static string Credentials(string userInfo) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(userInfo));
+        foreach (var scheme in new[] { "Basic", "basic", "BASIC", "bAsIc" })
+        {
+            Assert.Equal(200, (await http.SendAsync("GET", "subjects", authorization: $"{scheme} {Credentials("user:secret")}")).Status);
+        }
+
+        foreach (var wrong in new[] { $"Basic {Credentials("user:Secret")}", $"Basic {Credentials("User:secret")}", $"Bearer {Credentials("user:secret")}", "Basic !!", "Basic" })
+        {
+            var answer = await http.SendAsync("GET", "subjects", authorization: wrong);
+            Assert.Equal((401, 401), (answer.Status, answer.ErrorCode));
+        }
+
+        Assert.Equal(401, (await http.SendAsync("GET", "subjects")).Status);
+    }
+
     internal static RestStep Register(string body) => new("POST", "subjects/{s}/versions", body);
 
     internal static RestStep RegisterJson(string schema) => Register(RegistryHttp.JsonSchemaBody(schema));
@@ -84,7 +137,7 @@ public sealed class RegistryRestConformanceTests(ITestOutputHelper output) : IAs
         string Fill(string path) => path.Replace("{s}", subject, StringComparison.Ordinal).Replace("{id}", id, StringComparison.Ordinal);
         foreach (var step in test.Setup)
         {
-            var setup = await http.SendAsync(step.Method, Fill(step.Path), step.Body, step.ContentType, step.Authorization);
+            var setup = await http.SendAsync(step.Method, Fill(step.Path), step.Body is null ? null : Fill(step.Body), step.ContentType, step.Authorization);
             Assert.True(setup.Status < 300, $"setup {step.Method} {step.Path} of '{test.Name}': {setup}");
             if (System.Text.Json.Nodes.JsonNode.Parse(setup.Body) is System.Text.Json.Nodes.JsonObject o && o["id"] is { } answered)
             {
@@ -93,7 +146,7 @@ public sealed class RegistryRestConformanceTests(ITestOutputHelper output) : IAs
         }
 
         var probe = test.Probe;
-        var answer = await http.SendAsync(probe.Method, Fill(probe.Path), probe.Body, probe.ContentType, probe.Authorization);
+        var answer = await http.SendAsync(probe.Method, Fill(probe.Path), probe.Body is null ? null : Fill(probe.Body), probe.ContentType, probe.Authorization);
         output.WriteLine($"{test.Name}: {probe.Method} {Fill(probe.Path)} {probe.Body} -> {answer}");
         Assert.Equal((test.Status, test.ErrorCode), (answer.Status, answer.ErrorCode));
         if (test.BodyContains is { } expected)

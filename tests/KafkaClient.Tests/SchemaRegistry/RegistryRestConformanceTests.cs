@@ -27,6 +27,8 @@ public sealed class RegistryRestConformanceTests(ITestOutputHelper output) : IAs
         // Malformed requests: Confluent answers 400 to a body that is not JSON or not of the request's shape
         // (Jackson's parse and mapping errors), 422 with a registry error code otherwise. Never a 500.
         new("unparsable body", [], Register("{\"schemaType\":\"JSON\",\"schema\":"), 400, 400),
+        new("unparsable config body", [], new("PUT", "config/{s}", "{compatibility: FULL"), 400, 400),
+        new("unparsable compatibility body", [RegisterJson(Json)], new("POST", "compatibility/subjects/{s}/versions/latest", "not json"), 400, 400),
         new("body is a JSON array", [], Register("[1]"), 400, 400),
         new("schema as a number", [], Register("{\"schemaType\":\"JSON\",\"schema\":5}"), 422, 42201),
         new("schema as an object", [], Register("{\"schemaType\":\"JSON\",\"schema\":{\"type\":\"string\"}}"), 400, 400),
@@ -50,6 +52,9 @@ public sealed class RegistryRestConformanceTests(ITestOutputHelper output) : IAs
         new("subject %252E%252E decoded once", [new("POST", "subjects/{s}%252E%252E/versions", RegistryHttp.JsonSchemaBody(Json))], new("GET", "subjects/{s}%252E%252E/versions/latest"), 200, null, "\"subject\":\"{s}%2E%2E\""),
         new("subject with a control character", [], new("POST", "subjects/{s}%01x/versions", RegistryHttp.JsonSchemaBody(Json)), 422, 42208),
         new("subject with a line feed", [], new("POST", "subjects/{s}%0Ax/versions", RegistryHttp.JsonSchemaBody(Json)), 422, 42208),
+
+        // A schema that made the diff exponential: the second version is checked at once (the HTTP timeout is 30 s).
+        new("second version of 14 layers of shared $ref", [RegisterJson(EmbeddedRegistryDenialOfServiceTests.LayeredSchema(14))], RegisterJson(EmbeddedRegistryDenialOfServiceTests.LayeredSchema(14, rootDescription: "second")), 200, null),
 
         // A hard delete removes the schema id unless another version (soft-deleted ones included) still has it.
         new("hard-deleted version's id is gone", [Own, new("DELETE", "subjects/{s}/versions/1"), new("DELETE", "subjects/{s}/versions/1?permanent=true")], new("GET", "schemas/ids/{id}"), 404, 40403),

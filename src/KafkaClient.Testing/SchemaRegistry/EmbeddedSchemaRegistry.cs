@@ -43,20 +43,27 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
 {
     private const string ContentType = "application/vnd.schemaregistry.v1+json";
 
+    /// <summary>The request media types Confluent's registry consumes; any other answers 415.</summary>
+    private static readonly string[] AcceptedContentTypes =
+        [ContentType, "application/vnd.schemaregistry+json", "application/json", "application/octet-stream"];
+
     private readonly WebApplication _app;
     private readonly SchemaStore _store;
-    private readonly string? _expectedAuthorization;
+    private readonly string? _userInfo;
     private long _requests;
 
-    private EmbeddedSchemaRegistry(WebApplication app, SchemaStore store, string? expectedAuthorization)
+    private EmbeddedSchemaRegistry(WebApplication app, SchemaStore store, string? userInfo)
     {
         _app = app;
         _store = store;
-        _expectedAuthorization = expectedAuthorization;
+        _userInfo = userInfo;
     }
 
     /// <summary>Gets the registry's base URL, for example <c>http://127.0.0.1:8081</c>.</summary>
     public string Url { get; private set; } = string.Empty;
+
+    /// <summary>Gets the registry's state (tests reach it through InternalsVisibleTo).</summary>
+    internal SchemaStore Store => _store;
 
     /// <summary>Gets the number of HTTP requests served so far (to check that clients cache).</summary>
     public long RequestCount => Interlocked.Read(ref _requests);
@@ -82,7 +89,7 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
         var registry = new EmbeddedSchemaRegistry(
             app,
             new SchemaStore(options.DefaultCompatibility),
-            options.BasicAuthUserInfo is null ? null : "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(options.BasicAuthUserInfo)));
+            options.BasicAuthUserInfo);
         app.Run(registry.HandleAsync);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -105,13 +112,18 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
         var status = 200;
         try
         {
-            if (_expectedAuthorization is not null && http.Request.Headers.Authorization.ToString() != _expectedAuthorization)
+            if (_userInfo is not null && !Authorized(http.Request.Headers.Authorization.ToString(), _userInfo))
             {
                 http.Response.Headers.WWWAuthenticate = "Basic realm=\"SchemaRegistry\"";
                 throw new RegistryException(401, 401, "Unauthorized");
             }
 
-            var segments = http.Request.Path.Value!.Trim('/').Split('/', StringSplitOptions.RemoveEmptyEntries).Select(Uri.UnescapeDataString).ToArray();
+            if ((HttpMethods.IsPost(http.Request.Method) || HttpMethods.IsPut(http.Request.Method)) && !AcceptedContentType(http.Request.ContentType))
+            {
+                throw new RegistryException(415, 415, "HTTP 415 Unsupported Media Type");
+            }
+
+            var segments = PathSegments(http);
             var body = HttpMethods.IsPost(http.Request.Method) || HttpMethods.IsPut(http.Request.Method)
                 ? await ReadBodyAsync(http.Request).ConfigureAwait(false)
                 : null;
@@ -130,8 +142,16 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
         }
         catch (JsonException ex)
         {
-            status = 422;
-            answer = new JsonObject { ["error_code"] = 422, ["message"] = $"Unrecognized request body: {ex.Message}" };
+            // What Confluent's registry answers when the body is not JSON.
+            status = 400;
+            answer = new JsonObject { ["error_code"] = 400, ["message"] = $"Unrecognized request body: {ex.Message}" };
+        }
+#pragma warning disable CA1031 // A bug must still answer with Confluent's error body, never an empty 500 or a dropped connection.
+        catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            status = 500;
+            answer = new JsonObject { ["error_code"] = 50001, ["message"] = $"Error in the embedded registry: {ex.GetType().Name}: {ex.Message}" };
         }
 
         http.Response.StatusCode = status;
@@ -139,11 +159,137 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
         await http.Response.WriteAsync(answer?.ToJsonString() ?? "null").ConfigureAwait(false);
     }
 
+    /// <summary>Checks basic credentials as Confluent's registry does: the scheme in any case, the user and password exactly.</summary>
+    private static bool Authorized(string header, string userInfo)
+    {
+        var space = header.IndexOf(' ', StringComparison.Ordinal);
+        if (space < 0 || !header[..space].Equals("Basic", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        try
+        {
+            return Encoding.UTF8.GetString(Convert.FromBase64String(header[(space + 1)..].Trim())) == userInfo;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>No Content-Type is taken as a byte stream, which the registry accepts; parameters (charset) do not matter.</summary>
+    private static bool AcceptedContentType(string? contentType)
+    {
+        if (string.IsNullOrWhiteSpace(contentType))
+        {
+            return true;
+        }
+
+        var mediaType = contentType.Split(';')[0].Trim();
+        return AcceptedContentTypes.Contains(mediaType, StringComparer.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// Splits the request target as sent on '/' and percent-decodes each segment exactly once, as Confluent's registry
+    /// does: <c>a%252Fb</c> is the subject <c>a%2Fb</c> and <c>a%2Fb</c> the subject <c>a/b</c>. (The server's decoded
+    /// path cannot be used: it has decoded once already, and it removes dot segments.)
+    /// </summary>
+    private static string[] PathSegments(HttpContext http)
+    {
+        var target = http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget;
+        if (string.IsNullOrEmpty(target))
+        {
+            target = http.Request.PathBase.Add(http.Request.Path).ToUriComponent();
+        }
+
+        var query = target.IndexOf('?', StringComparison.Ordinal);
+        if (query >= 0)
+        {
+            target = target[..query];
+        }
+
+        if (!target.StartsWith('/') && Uri.TryCreate(target, UriKind.Absolute, out var absolute))
+        {
+            target = absolute.AbsolutePath; // absolute-form, as sent to a proxy
+        }
+
+        return target.Split('/', StringSplitOptions.RemoveEmptyEntries).Select(Uri.UnescapeDataString).ToArray();
+    }
+
+    /// <summary>Reads the body as Confluent's registry does: not JSON, or JSON of the wrong shape, is a 400; JSON null or nothing is an empty request.</summary>
     private static async Task<JsonObject> ReadBodyAsync(HttpRequest request)
     {
         using var reader = new StreamReader(request.Body, Encoding.UTF8);
         var text = await reader.ReadToEndAsync().ConfigureAwait(false);
-        return string.IsNullOrWhiteSpace(text) ? [] : JsonNode.Parse(text) as JsonObject ?? throw new JsonException("The body is not a JSON object.");
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return [];
+        }
+
+        JsonNode? body;
+        try
+        {
+            body = JsonNode.Parse(text);
+            Materialize(body); // duplicate property names surface here, not later
+        }
+        catch (Exception ex) when (ex is JsonException or ArgumentException)
+        {
+            throw new RegistryException(400, 400, $"Unexpected character or malformed JSON in the request body: {ex.Message}");
+        }
+
+        return body switch
+        {
+            null => [],
+            JsonObject o => o,
+            _ => throw new RegistryException(400, 400, $"Cannot deserialize the request from a JSON {body.GetValueKind()}"),
+        };
+    }
+
+    private static void Materialize(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (_, value) in o)
+                {
+                    Materialize(value);
+                }
+
+                break;
+            case JsonArray a:
+                foreach (var value in a)
+                {
+                    Materialize(value);
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>Reads a string field as Confluent's registry does: numbers and booleans are taken as their text, objects and arrays are a 400.</summary>
+    private static string? Text(JsonObject body, string name) => body[name] switch
+    {
+        null => null,
+        JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
+        JsonValue v when v.GetValueKind() is JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => v.ToJsonString(),
+        var other => throw new RegistryException(400, 400, $"Cannot deserialize value of type `java.lang.String` from {other.GetValueKind()} value (field \"{name}\")"),
+    };
+
+    /// <summary>Reads an integer field as Confluent's registry does: integral numbers and numeric strings, else a 400.</summary>
+    private static int? Integer(JsonObject body, string name)
+    {
+        switch (body[name])
+        {
+            case null:
+                return null;
+            case JsonValue v when v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<decimal>(out var number) && decimal.Truncate(number) is var whole && whole is >= int.MinValue and <= int.MaxValue:
+                return (int)whole;
+            case JsonValue v when v.GetValueKind() == JsonValueKind.String && int.TryParse(v.GetValue<string>(), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var parsed):
+                return parsed;
+            case var other:
+                throw new RegistryException(400, 400, $"Cannot deserialize value of type `java.lang.Integer` from {other.ToJsonString()} (field \"{name}\")");
+        }
     }
 
     private JsonNode? Route(string method, string[] path, IQueryCollection query, JsonObject? body, out string? rawText)
@@ -256,16 +402,16 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
     {
         CompatibilityLevel? level = null;
         CompatibilityPolicy? policy = null;
-        if (body["compatibility"] is { } requested)
+        if (body["compatibility"] is not null)
         {
-            level = CompatibilityLevels.TryParse(requested.GetValue<string>(), out var parsed)
+            level = CompatibilityLevels.TryParse(Text(body, "compatibility")!, out var parsed)
                 ? parsed
                 : throw new RegistryException(422, 42203, "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive");
         }
 
-        if (body["compatibilityPolicy"] is { } requestedPolicy)
+        if (body["compatibilityPolicy"] is not null)
         {
-            policy = requestedPolicy.GetValue<string>().ToUpperInvariant() switch
+            policy = Text(body, "compatibilityPolicy")!.ToUpperInvariant() switch
             {
                 "STRICT" => CompatibilityPolicy.Strict,
                 "LENIENT" => CompatibilityPolicy.Lenient,
@@ -284,7 +430,7 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
 
     private JsonObject SetMode(string? subject, JsonObject body)
     {
-        var mode = body["mode"]?.GetValue<string>()?.ToUpperInvariant();
+        var mode = Text(body, "mode")?.ToUpperInvariant();
         if (mode is not ("READWRITE" or "READONLY" or "IMPORT"))
         {
             throw new RegistryException(422, 42204, "Invalid mode. Valid values are READWRITE, READONLY and IMPORT");
@@ -340,18 +486,24 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
         }
     }
 
-    private static string SchemaType(JsonObject body) => body["schemaType"]?.GetValue<string>()?.ToUpperInvariant() ?? "AVRO";
+    private static string SchemaType(JsonObject body) => Text(body, "schemaType")?.ToUpperInvariant() ?? "AVRO";
 
     private static string SchemaText(JsonObject body) =>
-        body["schema"]?.GetValue<string>() ?? throw new RegistryException(422, 42201, "Empty schema");
+        Text(body, "schema") ?? throw new RegistryException(422, 42201, "Empty schema");
 
-    private static List<SchemaReference> References(JsonObject body) =>
-        body["references"] is JsonArray references
-            ? references.Select(r => new SchemaReference(
-                r!["name"]!.GetValue<string>(),
-                r["subject"]!.GetValue<string>(),
-                r["version"]!.GetValue<int>())).ToList()
-            : [];
+    private static List<SchemaReference> References(JsonObject body) => body["references"] switch
+    {
+        null => [],
+        JsonArray references => references.Select(Reference).ToList(),
+        var other => throw new RegistryException(400, 400, $"Cannot deserialize value of type `java.util.ArrayList<SchemaReference>` from {other.GetValueKind()} value (field \"references\")"),
+    };
+
+    private static SchemaReference Reference(JsonNode? reference) => reference switch
+    {
+        JsonObject r when Text(r, "name") is { } name && Text(r, "subject") is { } subject && Integer(r, "version") is { } version => new SchemaReference(name, subject, version),
+        null or JsonObject => throw new RegistryException(422, 42201, $"Invalid schema reference {reference?.ToJsonString() ?? "null"}: name, subject and version are required"),
+        _ => throw new RegistryException(400, 400, $"Cannot deserialize value of type `SchemaReference` from {reference.GetValueKind()} value (field \"references\")"),
+    };
 
     private static int Id(string text) =>
         int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)

@@ -7,7 +7,7 @@ namespace KafkaClient.Testing.SchemaRegistry;
 
 internal sealed record SchemaReference(string Name, string Subject, int Version);
 
-internal sealed record StoredSchema(int Id, string SchemaType, string Schema, IReadOnlyList<SchemaReference> References);
+internal sealed record StoredSchema(int Id, string SchemaType, string Schema, IReadOnlyList<SchemaReference> References, string Key);
 
 internal sealed class SubjectVersion(int version, StoredSchema schema)
 {
@@ -27,6 +27,11 @@ internal sealed class RegistryException(int status, int errorCode, string messag
 }
 
 /// <summary>The registry's state: schemas with global ids, subjects with versions, configs and modes. Thread-safe (one lock).</summary>
+/// <remarks>
+/// Schemas are parsed and compared outside the lock: a registration takes a snapshot of what its check depends on
+/// (live versions, level, policy, mode), compares without the lock, and inserts only if the snapshot still holds,
+/// else checks again. A slow comparison therefore never delays other requests.
+/// </remarks>
 internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
 {
     public static readonly string[] SchemaTypes = ["JSON", "PROTOBUF", "AVRO"];
@@ -43,72 +48,75 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
     private string _globalMode = "READWRITE";
     private int _nextId = 1;
 
+    /// <summary>Gets or sets a callback run just before a compatibility comparison, outside the lock (tests use it to hold a comparison).</summary>
+    internal Action<string>? CompareStarting { get; set; }
+
     public (StoredSchema Schema, int Version) Register(string subject, string schemaType, string schema, IReadOnlyList<SchemaReference> references)
     {
-        Validate(schemaType, schema);
-        lock (_gate)
+        if (subject.Any(char.IsControl))
         {
-            var mode = _subjectMode.GetValueOrDefault(subject, _globalMode);
-            if (mode == "READONLY")
-            {
-                throw new RegistryException(422, 42205, $"Subject {subject} is in read-only mode");
-            }
+            throw new RegistryException(422, 42208, "The specified subject is not a valid subject: it contains control characters");
+        }
 
-            var key = ContentKey(schemaType, schema, references);
-            var versions = _subjects.GetValueOrDefault(subject);
-            var live = versions?.Where(v => !v.Deleted).ToList() ?? [];
-            var existing = live.FirstOrDefault(v => ContentKey(v.Schema.SchemaType, v.Schema.Schema, v.Schema.References) == key);
-            if (existing is not null)
+        Validate(schemaType, schema);
+        var key = ContentKey(schemaType, schema, references);
+        while (true)
+        {
+            Snapshot snapshot;
+            lock (_gate)
             {
-                return (existing.Schema, existing.Version);
-            }
-
-            foreach (var reference in references)
-            {
-                _ = Version(reference.Subject, reference.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), includeDeleted: false, forReference: true);
-            }
-
-            var level = _subjectCompatibility.GetValueOrDefault(subject, _globalCompatibility);
-            var previous = live.OrderByDescending(v => v.Version).ToList();
-            if (mode != "IMPORT")
-            {
-                var messages = Check(subject, schemaType, schema, level, previous);
-                if (messages.Count > 0)
+                snapshot = TakeSnapshot(subject);
+                if (snapshot.Mode == "READONLY")
                 {
-                    var details = string.Join(", ", messages.Append($"{{oldSchemaVersion: {previous[0].Version}}}").Append($"{{compatibility: '{level.ToWireName()}'}}"));
-                    throw new RegistryException(409, 409, $"Schema being registered is incompatible with an earlier schema for subject \"{subject}\", details: [{details}]");
+                    throw new RegistryException(422, 42205, $"Subject {subject} is in read-only mode");
+                }
+
+                if (snapshot.Live.FirstOrDefault(v => v.Schema.Key == key) is { } existing)
+                {
+                    return (existing.Schema, existing.Version);
+                }
+
+                CheckReferences(references);
+                if (snapshot.Mode == "IMPORT" || snapshot.Level == CompatibilityLevel.None || snapshot.Live.Count == 0 || schemaType != "JSON")
+                {
+                    return Insert(subject, schemaType, schema, references, key);
                 }
             }
 
-            if (!_byContent.TryGetValue(key, out var stored))
+            var messages = Check(subject, schemaType, schema, snapshot.Level, snapshot.Policy, snapshot.Live);
+            lock (_gate)
             {
-                stored = new StoredSchema(_nextId++, schemaType, schema, references);
-                _byContent[key] = stored;
-                _byId[stored.Id] = stored;
-            }
+                if (!TakeSnapshot(subject).SameAs(snapshot))
+                {
+                    continue; // the subject changed while comparing: check again against what it is now
+                }
 
-            if (versions is null)
-            {
-                versions = [];
-                _subjects[subject] = versions;
-            }
+                if (messages.Count > 0)
+                {
+                    var details = string.Join(", ", messages.Append($"{{oldSchemaVersion: {snapshot.Live[0].Version}}}").Append($"{{compatibility: '{snapshot.Level.ToWireName()}'}}"));
+                    throw new RegistryException(409, 409, $"Schema being registered is incompatible with an earlier schema for subject \"{subject}\", details: [{details}]");
+                }
 
-            var version = versions.Count == 0 ? 1 : versions.Max(v => v.Version) + 1;
-            versions.Add(new SubjectVersion(version, stored));
-            return (stored, version);
+                CheckReferences(references);
+                return Insert(subject, schemaType, schema, references, key);
+            }
         }
     }
 
     public IReadOnlyList<string> TestCompatibility(string subject, string? version, string schemaType, string schema, IReadOnlyList<SchemaReference> references)
     {
+        Validate(schemaType, schema);
+        _ = references;
+        CompatibilityLevel level;
+        CompatibilityPolicy policy;
+        List<SubjectVersion> against;
         lock (_gate)
         {
-            Validate(schemaType, schema);
-            var level = _subjectCompatibility.GetValueOrDefault(subject, _globalCompatibility);
-            List<SubjectVersion> against;
+            var snapshot = TakeSnapshot(subject);
+            (level, policy) = (snapshot.Level, snapshot.Policy);
             if (version is null)
             {
-                against = (_subjects.GetValueOrDefault(subject) ?? []).Where(v => !v.Deleted).OrderByDescending(v => v.Version).ToList();
+                against = snapshot.Live;
             }
             else
             {
@@ -121,20 +129,18 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
                     _ => level,
                 };
             }
-
-            _ = references;
-            return Check(subject, schemaType, schema, level, against);
         }
+
+        return Check(subject, schemaType, schema, level, policy, against);
     }
 
     public (StoredSchema Schema, int Version) Lookup(string subject, string schemaType, string schema, IReadOnlyList<SchemaReference> references, bool includeDeleted)
     {
+        var key = ContentKey(schemaType, schema, references);
         lock (_gate)
         {
             var versions = Subject(subject, includeDeleted);
-            var key = ContentKey(schemaType, schema, references);
-            var match = versions.Where(v => includeDeleted || !v.Deleted)
-                .FirstOrDefault(v => ContentKey(v.Schema.SchemaType, v.Schema.Schema, v.Schema.References) == key);
+            var match = versions.Where(v => includeDeleted || !v.Deleted).FirstOrDefault(v => v.Schema.Key == key);
             return match is null
                 ? throw new RegistryException(404, 40403, "Schema not found")
                 : (match.Schema, match.Version);
@@ -180,6 +186,8 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
 
     public SubjectVersion Version(string subject, string version, bool includeDeleted, bool forReference = false)
     {
+        // As Confluent's registry: the version is checked before the subject is looked up.
+        var number = VersionNumber(version);
         lock (_gate)
         {
             List<SubjectVersion> versions;
@@ -193,24 +201,24 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
             }
 
             var candidates = versions.Where(v => includeDeleted || !v.Deleted).ToList();
-            SubjectVersion? match;
-            if (version is "latest" or "-1")
-            {
-                match = candidates.MaxBy(v => v.Version);
-            }
-            else if (int.TryParse(version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) && number > 0)
-            {
-                match = candidates.FirstOrDefault(v => v.Version == number);
-            }
-            else
-            {
-                throw new RegistryException(422, 42202, $"The specified version '{version}' is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\"");
-            }
-
+            var match = number is null ? candidates.MaxBy(v => v.Version) : candidates.FirstOrDefault(v => v.Version == number);
             return match ?? throw (forReference
                 ? new RegistryException(422, 42201, $"Invalid schema reference: version {version} of subject {subject} not found")
                 : new RegistryException(404, 40402, $"Version {version} not found."));
         }
+    }
+
+    /// <summary>Parses a version as Confluent's registry does: 1 to 2^31-1, or <c>latest</c> / -1 (null).</summary>
+    public static int? VersionNumber(string version)
+    {
+        if (version is "latest" or "-1")
+        {
+            return null;
+        }
+
+        return int.TryParse(version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) && number > 0
+            ? number
+            : throw new RegistryException(422, 42202, $"The specified version '{version}' is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\"");
     }
 
     public IReadOnlyList<int> ReferencedBy(string subject, string version)
@@ -235,8 +243,8 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
                 }
 
                 _subjects.Remove(subject);
-                _subjectCompatibility.Remove(subject);
-                _subjectMode.Remove(subject);
+                ForgetSettings(subject);
+                ForgetUnusedSchemas(versions);
                 return versions.Select(v => v.Version).Order().ToList();
             }
 
@@ -252,12 +260,16 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
             }
 
             live.ForEach(v => v.Deleted = true);
+
+            // As Confluent's registry: a subject without live versions keeps no compatibility level or mode of its own.
+            ForgetSettings(subject);
             return live.Select(v => v.Version).Order().ToList();
         }
     }
 
     public int DeleteVersion(string subject, string version, bool permanent)
     {
+        _ = VersionNumber(version);
         lock (_gate)
         {
             var versions = Subject(subject, includeDeleted: true);
@@ -273,8 +285,10 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
                 if (versions.Count == 0)
                 {
                     _subjects.Remove(subject);
+                    ForgetSettings(subject);
                 }
 
+                ForgetUnusedSchemas([target]);
                 return target.Version;
             }
 
@@ -289,6 +303,11 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
             }
 
             target.Deleted = true;
+            if (versions.All(v => v.Deleted))
+            {
+                ForgetSettings(subject);
+            }
+
             return target.Version;
         }
     }
@@ -393,17 +412,83 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
         }
     }
 
-    private List<string> Check(string subject, string schemaType, string schema, CompatibilityLevel level, List<SubjectVersion> previousNewestFirst)
+    private List<string> Check(string subject, string schemaType, string schema, CompatibilityLevel level, CompatibilityPolicy policy, List<SubjectVersion> previousNewestFirst)
     {
         var sameType = previousNewestFirst.Where(v => v.Schema.SchemaType == schemaType).Select(v => v.Schema.Schema).ToList();
-        if (schemaType != "JSON" || level == CompatibilityLevel.None)
+        if (schemaType != "JSON" || level == CompatibilityLevel.None || sameType.Count == 0)
         {
             // Protobuf and Avro compatibility rules are not implemented by the embedded registry: not checked.
             return [];
         }
 
-        var policy = _subjectPolicy.GetValueOrDefault(subject, _globalPolicy);
-        return CompatibilityChecker.Check(new JsonSchemaDiff(policy), level, schema, sameType).ToList();
+        CompareStarting?.Invoke(subject);
+        try
+        {
+            return CompatibilityChecker.Check(new JsonSchemaDiff(policy), level, schema, sameType).ToList();
+        }
+        catch (SchemaTooComplexException ex)
+        {
+            throw new RegistryException(422, 42201, $"Schema is too complex to check for compatibility with subject \"{subject}\": {ex.Message}");
+        }
+        catch (System.Text.RegularExpressions.RegexMatchTimeoutException ex)
+        {
+            throw new RegistryException(422, 42201, $"Schema is too complex to check for compatibility with subject \"{subject}\": a pattern took too long to match ({ex.Pattern})");
+        }
+    }
+
+    /// <summary>What a compatibility check of a subject depends on, taken under the lock.</summary>
+    private Snapshot TakeSnapshot(string subject) => new(
+        _subjectMode.GetValueOrDefault(subject, _globalMode),
+        _subjectCompatibility.GetValueOrDefault(subject, _globalCompatibility),
+        _subjectPolicy.GetValueOrDefault(subject, _globalPolicy),
+        (_subjects.GetValueOrDefault(subject) ?? []).Where(v => !v.Deleted).OrderByDescending(v => v.Version).ToList());
+
+    private void ForgetSettings(string subject)
+    {
+        _subjectCompatibility.Remove(subject);
+        _subjectPolicy.Remove(subject);
+        _subjectMode.Remove(subject);
+    }
+
+    /// <summary>A hard delete removes the schema ids that no version of any subject, soft-deleted ones included, still has.</summary>
+    private void ForgetUnusedSchemas(IEnumerable<SubjectVersion> removed)
+    {
+        foreach (var schema in removed.Select(v => v.Schema).Distinct())
+        {
+            if (!_subjects.Values.Any(versions => versions.Any(v => v.Schema.Id == schema.Id)))
+            {
+                _byId.Remove(schema.Id);
+                _byContent.Remove(schema.Key);
+            }
+        }
+    }
+
+    private void CheckReferences(IReadOnlyList<SchemaReference> references)
+    {
+        foreach (var reference in references)
+        {
+            _ = Version(reference.Subject, reference.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), includeDeleted: false, forReference: true);
+        }
+    }
+
+    private (StoredSchema Schema, int Version) Insert(string subject, string schemaType, string schema, IReadOnlyList<SchemaReference> references, string key)
+    {
+        if (!_byContent.TryGetValue(key, out var stored))
+        {
+            stored = new StoredSchema(_nextId++, schemaType, schema, references, key);
+            _byContent[key] = stored;
+            _byId[stored.Id] = stored;
+        }
+
+        if (!_subjects.TryGetValue(subject, out var versions))
+        {
+            versions = [];
+            _subjects[subject] = versions;
+        }
+
+        var version = versions.Count == 0 ? 1 : versions.Max(v => v.Version) + 1;
+        versions.Add(new SubjectVersion(version, stored));
+        return (stored, version);
     }
 
     private List<SubjectVersion> Subject(string subject, bool includeDeleted)
@@ -436,5 +521,11 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
         }
 
         return $"{schemaType}\n{canonical}\n{string.Join(";", references.Select(r => $"{r.Name}={r.Subject}:{r.Version}"))}";
+    }
+
+    private sealed record Snapshot(string Mode, CompatibilityLevel Level, CompatibilityPolicy Policy, List<SubjectVersion> Live)
+    {
+        public bool SameAs(Snapshot other) =>
+            Mode == other.Mode && Level == other.Level && Policy == other.Policy && Live.SequenceEqual(other.Live);
     }
 }

@@ -7,6 +7,9 @@ namespace KafkaClient.SchemaRegistry.Compatibility.Json;
 /// Differences are named and located as Confluent's registry names them (<c>"TYPE_CHANGED #/properties/foo"</c>).
 /// Content models follow Confluent: open (any extra property allowed), partially open (extra properties
 /// must match <c>additionalProperties</c> or <c>patternProperties</c> schemas) and closed. Stateless and thread-safe.
+/// Each pair of subschemas is compared once per comparison (shared <c>$ref</c>s are not compared again), and the
+/// work of one comparison is bounded: beyond <see cref="DefaultMaxWork"/> steps it throws
+/// <see cref="SchemaTooComplexException"/> instead of running for minutes.
 /// </remarks>
 public sealed class JsonSchemaDiff : ISchemaDiff
 {
@@ -41,13 +44,23 @@ public sealed class JsonSchemaDiff : ISchemaDiff
         "ADDITIONAL_PROPERTIES_REMOVED", "ADDITIONAL_PROPERTIES_NARROWED",
     };
 
+    /// <summary>The most steps (subschema pairs compared plus differences recorded) one comparison may take.</summary>
+    public const int DefaultMaxWork = 200_000;
+
     private readonly bool _lenient;
+    private readonly int _maxWork;
 
     /// <summary>Initializes a new instance of the <see cref="JsonSchemaDiff"/> class.</summary>
     /// <param name="policy">STRICT (the registry's default) or LENIENT, as the <c>compatibilityPolicy</c> config.</param>
     public JsonSchemaDiff(CompatibilityPolicy policy = CompatibilityPolicy.Strict)
+        : this(policy, DefaultMaxWork)
+    {
+    }
+
+    internal JsonSchemaDiff(CompatibilityPolicy policy, int maxWork)
     {
         _lenient = policy == CompatibilityPolicy.Lenient;
+        _maxWork = maxWork;
     }
 
     /// <inheritdoc/>
@@ -66,7 +79,7 @@ public sealed class JsonSchemaDiff : ISchemaDiff
         {
             throw new FormatException(ex.Message, ex);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or KeyNotFoundException)
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or KeyNotFoundException or OverflowException)
         {
             throw new FormatException(ex.Message, ex);
         }
@@ -74,12 +87,13 @@ public sealed class JsonSchemaDiff : ISchemaDiff
 
     /// <inheritdoc/>
     /// <exception cref="FormatException">A schema is not valid JSON Schema.</exception>
+    /// <exception cref="SchemaTooComplexException">Comparing the schemas would take more than the bounded work.</exception>
     public SchemaComparison Compare(string original, string update)
     {
-        var context = new Context();
+        var context = new Context(_maxWork);
         Diff(context, JsonSchemaLoader.Load(original), JsonSchemaLoader.Load(update));
-        var changes = context.Differences.Select(d => $"{d.Type} {d.Path}").ToList();
-        var incompatible = context.Differences.Where(d => !CompatibleChanges.Contains(d.Type) && !(_lenient && LenientOnlyChanges.Contains(d.Type))).Select(d => $"{d.Type} {d.Path}").ToList();
+        var changes = context.Differences.Select(d => $"{d.Type} #/{d.Path}").ToList();
+        var incompatible = context.Differences.Where(d => !CompatibleChanges.Contains(d.Type) && !(_lenient && LenientOnlyChanges.Contains(d.Type))).Select(d => $"{d.Type} #/{d.Path}").ToList();
         return new SchemaComparison(changes, incompatible);
     }
 
@@ -101,6 +115,36 @@ public sealed class JsonSchemaDiff : ISchemaDiff
             ctx.Add("SCHEMA_REMOVED");
             return;
         }
+
+        // The differences of a pair depend on the pair only (their locations are relative to it): each pair is
+        // compared once and its differences replayed wherever it occurs again, so that subschemas shared through
+        // $ref cost no more than once each.
+        ctx.Charge(1);
+        if (ctx.TryReplay(original, update))
+        {
+            return;
+        }
+
+        if (!ctx.Enter(original, update))
+        {
+            return; // already comparing this pair further up: a recursive schema
+        }
+
+        var pair = ctx.Fresh();
+        try
+        {
+            DiffPair(pair, original, update);
+        }
+        finally
+        {
+            ctx.Exit(original, update);
+        }
+
+        ctx.Remember(original, update, pair);
+    }
+
+    private static void DiffPair(Context ctx, JsonSchemaNode original, JsonSchemaNode update)
+    {
 
         if (original.Kind != SchemaKind.Combined && update.Kind == SchemaKind.Combined)
         {
@@ -156,19 +200,7 @@ public sealed class JsonSchemaDiff : ISchemaDiff
             return;
         }
 
-        if (!ctx.Enter(original, update))
-        {
-            return; // already comparing this pair further up: a recursive schema
-        }
-
-        try
-        {
-            DiffSameKind(ctx, original, update);
-        }
-        finally
-        {
-            ctx.Exit(original, update);
-        }
+        DiffSameKind(ctx, original, update);
     }
 
     private static void DiffSameKind(Context ctx, JsonSchemaNode original, JsonSchemaNode update)
@@ -648,36 +680,71 @@ public sealed class JsonSchemaDiff : ISchemaDiff
     private sealed class Context
     {
         private readonly List<string> _path;
-        private readonly HashSet<(JsonSchemaNode, JsonSchemaNode)> _visited;
+        private readonly Shared _shared;
 
-        public Context()
-            : this([], new HashSet<(JsonSchemaNode, JsonSchemaNode)>())
+        public Context(int maxWork)
+            : this([], new Shared(maxWork))
         {
         }
 
-        private Context(List<string> path, HashSet<(JsonSchemaNode, JsonSchemaNode)> visited)
+        private Context(List<string> path, Shared shared)
         {
             _path = path;
-            _visited = visited;
+            _shared = shared;
         }
 
+        /// <summary>Gets the differences found, each located by a path relative to the root of this comparison (no leading <c>#/</c>).</summary>
         public List<(string Type, string Path)> Differences { get; } = [];
 
         public bool IsCompatible => Differences.All(d => CompatibleChanges.Contains(d.Type));
 
-        public Context Sub() => new([.. _path], _visited);
+        public Context Sub() => new([.. _path], _shared);
 
-        public Context Sub(string criterion, int index) => new([.. _path, criterion, index.ToString(System.Globalization.CultureInfo.InvariantCulture)], _visited);
+        public Context Sub(string criterion, int index) => new([.. _path, criterion, index.ToString(System.Globalization.CultureInfo.InvariantCulture)], _shared);
 
-        public bool Enter(JsonSchemaNode original, JsonSchemaNode update) => _visited.Add((original, update));
+        /// <summary>Gets a context at the root, sharing the memo and the work bound, for a pair compared on its own.</summary>
+        public Context Fresh() => new([], _shared);
 
-        public void Exit(JsonSchemaNode original, JsonSchemaNode update) => _visited.Remove((original, update));
+        public bool Enter(JsonSchemaNode original, JsonSchemaNode update) => _shared.InProgress.Add((original, update));
+
+        public void Exit(JsonSchemaNode original, JsonSchemaNode update) => _shared.InProgress.Remove((original, update));
+
+        public void Charge(int steps)
+        {
+            _shared.Work += steps;
+            if (_shared.Work > _shared.MaxWork)
+            {
+                throw new SchemaTooComplexException(
+                    $"The schemas are too complex to check for compatibility: comparing them takes more than {_shared.MaxWork} steps (shared subschemas with differences multiply the locations to report).");
+            }
+        }
+
+        public void Remember(JsonSchemaNode original, JsonSchemaNode update, Context pair)
+        {
+            _shared.Memo[(original, update)] = pair.Differences;
+            Replay(pair.Differences);
+        }
+
+        public bool TryReplay(JsonSchemaNode original, JsonSchemaNode update)
+        {
+            if (!_shared.Memo.TryGetValue((original, update), out var differences))
+            {
+                return false;
+            }
+
+            Replay(differences);
+            return true;
+        }
 
         public void Push(string segment) => _path.Add(segment);
 
         public void Pop() => _path.RemoveAt(_path.Count - 1);
 
-        public void Add(string type) => Differences.Add((type, "#/" + string.Join('/', _path)));
+        public void Add(string type)
+        {
+            Charge(1);
+            Differences.Add((type, string.Join('/', _path)));
+        }
 
         public void Add(string segment, string type)
         {
@@ -686,6 +753,36 @@ public sealed class JsonSchemaDiff : ISchemaDiff
             Pop();
         }
 
-        public void AddAll(Context sub) => Differences.AddRange(sub.Differences);
+        public void AddAll(Context sub)
+        {
+            Charge(sub.Differences.Count);
+            Differences.AddRange(sub.Differences);
+        }
+
+        private void Replay(List<(string Type, string Path)> relative)
+        {
+            if (relative.Count == 0)
+            {
+                return;
+            }
+
+            Charge(relative.Count);
+            var prefix = string.Join('/', _path);
+            foreach (var (type, path) in relative)
+            {
+                Differences.Add((type, prefix.Length == 0 ? path : path.Length == 0 ? prefix : prefix + "/" + path));
+            }
+        }
+
+        private sealed class Shared(int maxWork)
+        {
+            public int MaxWork { get; } = maxWork;
+
+            public long Work { get; set; }
+
+            public HashSet<(JsonSchemaNode, JsonSchemaNode)> InProgress { get; } = [];
+
+            public Dictionary<(JsonSchemaNode, JsonSchemaNode), List<(string Type, string Path)>> Memo { get; } = [];
+        }
     }
 }

@@ -118,7 +118,7 @@ internal sealed class JsonSchemaLoader
         var types = obj["type"] switch
         {
             JsonValue v when v.TryGetValue<string>(out var t) => [t],
-            JsonArray a => a.Select(t => t!.GetValue<string>()).ToList(),
+            JsonArray a => a.Select(t => Name(t, "type")).ToList(),
             _ => null,
         };
 
@@ -189,7 +189,9 @@ internal sealed class JsonSchemaLoader
                     Maximum = maximum,
                     ExclusiveMinimum = exclusiveMinimum,
                     ExclusiveMaximum = exclusiveMaximum,
-                    MultipleOf = Number(obj, "multipleOf"),
+                    MultipleOf = Number(obj, "multipleOf") is { } multipleOf && multipleOf <= 0
+                        ? throw new FormatException($"\"multipleOf\" must be greater than 0, not {multipleOf}.")
+                        : Number(obj, "multipleOf"),
                 };
             case "boolean":
                 return new JsonSchemaNode { Kind = SchemaKind.Boolean };
@@ -224,7 +226,7 @@ internal sealed class JsonSchemaLoader
         {
             foreach (var name in required)
             {
-                node.Required.Add(name!.GetValue<string>());
+                node.Required.Add(Name(name, "required"));
             }
         }
 
@@ -255,7 +257,7 @@ internal sealed class JsonSchemaLoader
         {
             if (value is JsonArray names)
             {
-                node.PropertyDependencies[name] = names.Select(n => n!.GetValue<string>()).ToHashSet(StringComparer.Ordinal);
+                node.PropertyDependencies[name] = names.Select(n => Name(n, "dependencies")).ToHashSet(StringComparer.Ordinal);
             }
             else
             {
@@ -357,8 +359,23 @@ internal sealed class JsonSchemaLoader
     private static string? Text(JsonObject obj, string name) =>
         obj[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
-    private static long? Integer(JsonObject obj, string name) =>
-        obj[name] is JsonValue v && v.TryGetValue<decimal>(out var d) ? (long)d : null;
+    private static long? Integer(JsonObject obj, string name)
+    {
+        if (obj[name] is not JsonValue v || !v.TryGetValue<decimal>(out var d))
+        {
+            return null;
+        }
+
+        return decimal.Truncate(d) == d && d is >= 0 and <= long.MaxValue
+            ? (long)d
+            : throw new FormatException($"\"{name}\" must be a non-negative integer, not {v.ToJsonString()}.");
+    }
+
+    /// <summary>Reads a string where the schema requires one (a type, a required property, a dependency).</summary>
+    private static string Name(JsonNode? node, string keyword) =>
+        node is JsonValue v && v.TryGetValue<string>(out var s)
+            ? s
+            : throw new FormatException($"\"{keyword}\" must list strings, not {node?.ToJsonString() ?? "null"}.");
 
     private static decimal? Number(JsonObject obj, string name) =>
         obj[name] is JsonValue v && v.TryGetValue<decimal>(out var d) ? d : null;

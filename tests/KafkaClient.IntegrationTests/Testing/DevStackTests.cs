@@ -149,4 +149,65 @@ public class DevStackTests
         Assert.Equal(1, stack.ExitCode);
         Assert.Contains($"Kafka port {port} is not free", error, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("--kafka-port", "70000")]
+    [InlineData("--kafka-port", "0")]
+    [InlineData("--registry-port", "65536")]
+    [InlineData("--brokers", "0")]
+    [InlineData("--brokers", "-1")]
+    [InlineData("--brokers", "many")]
+    [InlineData("--kafka-port", "99999999999")]
+    [InlineData("--kafka-port")]
+    [InlineData("--no-such-flag", "1")]
+    [InlineData("extra")]
+    public async Task An_invalid_argument_is_a_one_line_usage_error_with_exit_code_2(params string[] args)
+    {
+        var (exitCode, output, error) = await RunToEndAsync(args);
+
+        Assert.Equal(2, exitCode);
+        Assert.Equal("", output);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("kafka-devstack: ", line, StringComparison.Ordinal);
+        Assert.Contains(args[0], line, StringComparison.Ordinal);
+        Assert.Contains("usage", line, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("Exception", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Help_lists_every_option_and_exits_0()
+    {
+        var (exitCode, output, error) = await RunToEndAsync(["--help"]);
+
+        Assert.Equal(0, exitCode);
+        Assert.Equal("", error);
+        foreach (var option in new[] { "--kafka-port", "--registry-port", "--brokers" })
+        {
+            Assert.Contains(option, output, StringComparison.Ordinal);
+        }
+    }
+
+    private static async Task<(int ExitCode, string Output, string Error)> RunToEndAsync(IEnumerable<string> args)
+    {
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "KafkaClient.DevStack.dll"), .. args])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var stack = Process.Start(start)!;
+        var output = stack.StandardOutput.ReadToEndAsync();
+        var error = stack.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await stack.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            stack.Kill();
+            throw;
+        }
+
+        return (stack.ExitCode, await output, await error);
+    }
 }

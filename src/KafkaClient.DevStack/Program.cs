@@ -74,6 +74,9 @@ internal static class Program
             {
                 Console.WriteLine($"Kafka bootstrap servers: localhost:{bootstrap.Port}  (brokers: {cluster.BootstrapServers})");
                 Console.WriteLine($"Schema Registry:         http://localhost:{registryPort}");
+                await Console.Error.WriteLineAsync(
+                    $"warning: the embedded cluster keeps {DropWatcher.Limit} and drops the oldest records beyond that; a warning names each partition that loses records.");
+                await using var drops = DropWatcher.Start(cluster.BootstrapServers, Console.Error, TimeSpan.FromSeconds(1));
                 Console.WriteLine("Ready. Ctrl-C or SIGTERM stops.");
                 try
                 {

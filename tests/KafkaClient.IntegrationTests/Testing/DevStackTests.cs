@@ -46,9 +46,9 @@ public class DevStackTests
         }
     }
 
-    private static async Task<(Process Stack, List<string> Output)> StartAsync(int kafkaPort, int registryPort)
+    private static async Task<(Process Stack, List<string> Output)> StartAsync(int kafkaPort, int registryPort, params string[] more)
     {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "KafkaClient.DevStack.dll"), "--kafka-port", $"{kafkaPort}", "--registry-port", $"{registryPort}"])
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "KafkaClient.DevStack.dll"), "--kafka-port", $"{kafkaPort}", "--registry-port", $"{registryPort}", .. more])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -73,7 +73,18 @@ public class DevStackTests
                 ready.TrySetResult();
             }
         };
+        stack.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (output)
+                {
+                    output.Add(e.Data);
+                }
+            }
+        };
         stack.BeginOutputReadLine();
+        stack.BeginErrorReadLine();
         await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
         return (stack, output);
     }
@@ -148,6 +159,57 @@ public class DevStackTests
 
         Assert.Equal(1, stack.ExitCode);
         Assert.Contains($"Kafka port {port} is not free", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Warns_at_start_of_the_per_partition_limit_and_names_each_partition_that_drops_records()
+    {
+        var kafkaPort = FreePort();
+        var (stack, output) = await StartAsync(kafkaPort, FreePort());
+        using var _ = stack;
+        try
+        {
+            lock (output)
+            {
+                Assert.Contains(output, l => l.StartsWith("warning: ", StringComparison.Ordinal) && l.Contains("5 MiB per partition", StringComparison.Ordinal));
+            }
+
+            // 8 MiB to partition 0 of an auto-created topic: well beyond what the embedded cluster keeps.
+            using (var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig { BootstrapServers = $"localhost:{kafkaPort}", LingerMs = 5 }).Build())
+            {
+                var value = new byte[8 * 1024];
+                for (var i = 0; i < 1024; i++)
+                {
+                    producer.Produce(new TopicPartition("dev-drops", 0), new Message<Null, byte[]> { Value = value });
+                }
+
+                Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(60)));
+            }
+
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            string? warning = null;
+            while (warning is null && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+                lock (output)
+                {
+                    warning = output.FirstOrDefault(l => l.Contains("topic \"dev-drops\" partition 0:", StringComparison.Ordinal));
+                }
+            }
+
+            Assert.NotNull(warning);
+            Assert.Matches(@"^warning: topic ""dev-drops"" partition 0: records 0\.\.[0-9]+ were dropped \(the embedded cluster keeps about 5 MiB per partition", warning);
+            lock (output)
+            {
+                Assert.DoesNotContain(output, l => l.Contains("topic \"dev-drops\" partition 1", StringComparison.Ordinal));
+            }
+        }
+        finally
+        {
+            await StopAsync(stack);
+        }
+
+        Assert.Equal(0, stack.ExitCode);
     }
 
     [Theory]

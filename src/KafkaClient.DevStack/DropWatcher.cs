@@ -113,7 +113,7 @@ internal sealed class DropWatcher : IAsyncDisposable
             if (low > previous)
             {
                 await _warnings.WriteLineAsync(
-                    $"warning: topic \"{found.Topic}\" partition {found.Partition.Value}: records {previous}..{low - 1} were dropped (the embedded cluster keeps {Limit})");
+                    $"warning: topic \"{found.Topic}\" partition {found.Partition.Value}: records {previous}..{low - 1} were dropped (the embedded cluster keeps {Limit}; spread data over more partitions with --partitions)");
             }
 
             // Lower after a topic was deleted and created again.

@@ -212,6 +212,41 @@ public class DevStackTests
         Assert.Equal(0, stack.ExitCode);
     }
 
+    [Fact]
+    public async Task Topics_created_automatically_get_the_chosen_number_of_partitions_on_every_broker()
+    {
+        var kafkaPort = FreePort();
+        var (stack, output) = await StartAsync(kafkaPort, FreePort(), "--partitions", "7", "--brokers", "2");
+        using var _ = stack;
+        try
+        {
+            var bootstrap = $"localhost:{kafkaPort}";
+            using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = bootstrap }).Build())
+            {
+                // The producer's Metadata request creates the topic; every partition then takes records.
+                await producer.ProduceAsync("dev-spread", new Message<Null, string> { Value = "first" });
+                for (var partition = 0; partition < 7; partition++)
+                {
+                    var delivered = await producer.ProduceAsync(new TopicPartition("dev-spread", partition), new Message<Null, string> { Value = $"p{partition}" });
+                    Assert.Equal(PersistenceStatus.Persisted, delivered.Status);
+                }
+            }
+
+            using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap }).Build();
+            var metadata = admin.GetMetadata("dev-spread", TimeSpan.FromSeconds(10));
+            Assert.Equal(7, Assert.Single(metadata.Topics).Partitions.Count);
+            Assert.Equal(2, metadata.Brokers.Count);
+            Assert.All(metadata.Brokers, b => Assert.Equal("localhost", b.Host));
+            Assert.Contains(metadata.Brokers, b => b.Port == kafkaPort);
+        }
+        finally
+        {
+            await StopAsync(stack);
+        }
+
+        Assert.Equal(0, stack.ExitCode);
+    }
+
     [Theory]
     [InlineData("--kafka-port", "70000")]
     [InlineData("--kafka-port", "0")]
@@ -219,6 +254,8 @@ public class DevStackTests
     [InlineData("--brokers", "0")]
     [InlineData("--brokers", "-1")]
     [InlineData("--brokers", "many")]
+    [InlineData("--partitions", "0")]
+    [InlineData("--partitions", "1001")]
     [InlineData("--kafka-port", "99999999999")]
     [InlineData("--kafka-port")]
     [InlineData("--no-such-flag", "1")]
@@ -243,7 +280,7 @@ public class DevStackTests
 
         Assert.Equal(0, exitCode);
         Assert.Equal("", error);
-        foreach (var option in new[] { "--kafka-port", "--registry-port", "--brokers" })
+        foreach (var option in new[] { "--kafka-port", "--registry-port", "--brokers", "--partitions", "5 MiB" })
         {
             Assert.Contains(option, output, StringComparison.Ordinal);
         }

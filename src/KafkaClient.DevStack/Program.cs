@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Confluent.Kafka;
 using KafkaClient.Testing;
 
 namespace KafkaClient.DevStack;
@@ -7,36 +8,38 @@ namespace KafkaClient.DevStack;
 /// <summary>The local development stack: an embedded Kafka cluster and an embedded Schema Registry on well-known ports.</summary>
 internal static class Program
 {
-    private const string Usage = "usage: kafka-devstack [--kafka-port 9092] [--registry-port 8081] [--brokers 1]";
+    /// <summary>The partitions librdkafka's mock gives a topic it creates automatically.</summary>
+    internal const int DefaultPartitions = 4;
+
+    private const string Synopsis = "usage: kafka-devstack [--kafka-port N] [--registry-port N] [--brokers N] [--partitions N]";
+
+    private const string Usage = Synopsis + """
+
+          --kafka-port N     the Kafka bootstrap port, 1 to 65535 (default 9092)
+          --registry-port N  the Schema Registry port, 1 to 65535 (default 8081)
+          --brokers N        the number of brokers, 1 to 16 (default 1)
+          --partitions N     the partitions of each topic created automatically, 1 to 1000 (default 4);
+                             each partition keeps about 5 MiB and drops its oldest records beyond that,
+                             so spread data over more partitions to keep more
+          -h, --help         show this text
+        """;
 
     private static async Task<int> Main(string[] args)
     {
-        int kafkaPort = 9092, registryPort = 8081, brokers = 1;
-        for (var i = 0; i < args.Length; i++)
+        if (args.Any(a => a is "-h" or "--help"))
         {
-            if (args[i] is "-h" or "--help")
-            {
-                Console.WriteLine(Usage);
-                return 0;
-            }
-
-            if (i + 1 >= args.Length || !int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var value))
-            {
-                await Console.Error.WriteLineAsync($"{args[i]}: expected a number after it.\n{Usage}");
-                return 2;
-            }
-
-            switch (args[i++])
-            {
-                case "--kafka-port": kafkaPort = value; break;
-                case "--registry-port": registryPort = value; break;
-                case "--brokers": brokers = value; break;
-                default:
-                    await Console.Error.WriteLineAsync($"Unknown option {args[i - 1]}.\n{Usage}");
-                    return 2;
-            }
+            Console.WriteLine(Usage);
+            return 0;
         }
 
+        if (Options.Parse(args, out var error) is not { } options)
+        {
+            // One line, no stack trace: the exit code of a usage error, as getopt-style tools use.
+            await Console.Error.WriteLineAsync($"kafka-devstack: {error}; {Synopsis}");
+            return 2;
+        }
+
+        var (kafkaPort, registryPort, brokers, partitions) = (options.KafkaPort, options.RegistryPort, options.Brokers, options.Partitions);
         using var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
@@ -50,20 +53,30 @@ internal static class Program
         });
 
         await using var cluster = EmbeddedKafkaCluster.Start(brokers);
-        TcpForwarder bootstrap;
-        EmbeddedSchemaRegistry registry;
+        var creator = new TopicCreator(cluster, partitions, Math.Min(3, brokers));
+        var proxies = new List<BrokerProxy>();
         try
         {
-            bootstrap = TcpForwarder.Start(kafkaPort, cluster.BootstrapServers.Split(',')[0]);
-        }
-        catch (System.Net.Sockets.SocketException ex)
-        {
-            await Console.Error.WriteLineAsync($"Kafka port {kafkaPort} is not free ({ex.Message}); choose another with --kafka-port.");
-            return 1;
-        }
+            // Every broker is advertised at a proxy (broker 1 at the Kafka port, as docker-compose's broker is), so
+            // that every Metadata request passes one and auto-created topics get the chosen partitions.
+            foreach (var (id, host, port) in BrokerAddresses(cluster.BootstrapServers))
+            {
+                BrokerProxy proxy;
+                try
+                {
+                    proxy = BrokerProxy.Start(id == 1 ? kafkaPort : 0, host, port, creator.Create);
+                }
+                catch (System.Net.Sockets.SocketException ex) when (id == 1)
+                {
+                    await Console.Error.WriteLineAsync($"Kafka port {kafkaPort} is not free ({ex.Message}); choose another with --kafka-port.");
+                    return 1;
+                }
 
-        await using (bootstrap)
-        {
+                proxies.Add(proxy);
+                cluster.SetBrokerAdvertisedAddress(id, "localhost", proxy.Port);
+            }
+
+            EmbeddedSchemaRegistry registry;
             try
             {
                 registry = await EmbeddedSchemaRegistry.StartAsync(new EmbeddedSchemaRegistryOptions { Port = registryPort });
@@ -76,8 +89,12 @@ internal static class Program
 
             await using (registry)
             {
-                Console.WriteLine($"Kafka bootstrap servers: localhost:{bootstrap.Port}  (brokers: {cluster.BootstrapServers})");
+                Console.WriteLine($"Kafka bootstrap servers: localhost:{kafkaPort}  (brokers: {string.Join(", ", proxies.Select(p => $"localhost:{p.Port}"))})");
                 Console.WriteLine($"Schema Registry:         http://localhost:{registryPort}");
+                Console.WriteLine($"Topics created automatically get {partitions} partitions.");
+                await Console.Error.WriteLineAsync(
+                    $"warning: the embedded cluster keeps {DropWatcher.Limit} and drops the oldest records beyond that; a warning names each partition that loses records.");
+                await using var drops = DropWatcher.Start(cluster.BootstrapServers, Console.Error, TimeSpan.FromSeconds(1));
                 Console.WriteLine("Ready. Ctrl-C or SIGTERM stops.");
                 try
                 {
@@ -89,7 +106,109 @@ internal static class Program
                 }
             }
         }
+        finally
+        {
+            foreach (var proxy in proxies)
+            {
+                await proxy.DisposeAsync();
+            }
+        }
 
         return 0;
+    }
+
+    private static List<(int Id, string Host, int Port)> BrokerAddresses(string bootstrapServers)
+    {
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
+        return admin.GetMetadata(TimeSpan.FromSeconds(30)).Brokers.Select(b => (b.BrokerId, b.Host, b.Port)).OrderBy(b => b.BrokerId).ToList();
+    }
+}
+
+/// <summary>Creates the topics a Metadata request may auto-create, with the chosen partitions, before the mock creates them with its own.</summary>
+/// <param name="cluster">The cluster.</param>
+/// <param name="partitions">The partitions of each topic.</param>
+/// <param name="replicationFactor">The replication factor, the mock's own for auto-created topics.</param>
+internal sealed class TopicCreator(EmbeddedKafkaCluster cluster, int partitions, int replicationFactor)
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _known = new(StringComparer.Ordinal);
+
+    /// <summary>Creates those of the topics that do not exist yet.</summary>
+    /// <param name="topics">The topic names.</param>
+    public void Create(IReadOnlyList<string> topics)
+    {
+        foreach (var topic in topics)
+        {
+            if (_known.ContainsKey(topic) || string.IsNullOrWhiteSpace(topic))
+            {
+                continue;
+            }
+
+            try
+            {
+                cluster.CreateTopic(topic, partitions, replicationFactor);
+                _known[topic] = true;
+            }
+            catch (KafkaException ex) when (ex.Error.Code == ErrorCode.TopicAlreadyExists)
+            {
+                _known[topic] = true;
+            }
+            catch (Exception ex) when (ex is KafkaException or ObjectDisposedException)
+            {
+                // The mock refused or is stopping: it answers the request itself.
+            }
+        }
+    }
+}
+
+/// <summary>The command line, checked: every value in range.</summary>
+internal sealed record Options(int KafkaPort, int RegistryPort, int Brokers, int Partitions)
+{
+    /// <summary>Reads the arguments (other than --help).</summary>
+    /// <param name="args">The arguments.</param>
+    /// <param name="error">Why they are not valid, in one line, or null.</param>
+    /// <returns>The options, or null when they are not valid.</returns>
+    public static Options? Parse(IReadOnlyList<string> args, out string? error)
+    {
+        var options = new Options(9092, 8081, 1, Program.DefaultPartitions);
+        for (var i = 0; i < args.Count; i++)
+        {
+            var name = args[i];
+            (int Min, int Max)? range = name switch
+            {
+                "--kafka-port" or "--registry-port" => (1, 65535),
+                "--brokers" => (1, 16),
+                "--partitions" => (1, 1000),
+                _ => null,
+            };
+            if (range is not { } r)
+            {
+                error = $"unknown option \"{name}\"";
+                return null;
+            }
+
+            if (i + 1 >= args.Count)
+            {
+                error = $"{name} needs a number after it";
+                return null;
+            }
+
+            var text = args[++i];
+            if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < r.Min || value > r.Max)
+            {
+                error = $"{name} must be a whole number from {r.Min} to {r.Max}, not \"{text}\"";
+                return null;
+            }
+
+            options = name switch
+            {
+                "--kafka-port" => options with { KafkaPort = value },
+                "--registry-port" => options with { RegistryPort = value },
+                "--brokers" => options with { Brokers = value },
+                _ => options with { Partitions = value },
+            };
+        }
+
+        error = null;
+        return options;
     }
 }

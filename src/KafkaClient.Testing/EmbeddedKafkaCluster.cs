@@ -127,6 +127,29 @@ public sealed unsafe class EmbeddedKafkaCluster : ITopicAdmin, IDisposable, IAsy
     public void SetBrokerRoundTripTime(int brokerId, TimeSpan roundTripTime) =>
         Check(_api.BrokerSetRtt(Cluster(), CheckBroker(brokerId), (int)roundTripTime.TotalMilliseconds), $"set the round-trip time of broker {brokerId}");
 
+    /// <summary>Changes the host and port a broker advertises in metadata; it keeps listening where it is, so a forwarder must listen on the new address.</summary>
+    /// <param name="brokerId">The broker id.</param>
+    /// <param name="host">The advertised host.</param>
+    /// <param name="port">The advertised port.</param>
+    /// <exception cref="NotSupportedException">The loaded librdkafka is too old to change advertised addresses.</exception>
+    public void SetBrokerAdvertisedAddress(int brokerId, string host, int port)
+    {
+        CheckBroker(brokerId);
+        ArgumentException.ThrowIfNullOrWhiteSpace(host);
+        ArgumentOutOfRangeException.ThrowIfLessThan(port, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
+        if (_api.BrokerSetHostPort == null)
+        {
+            throw new NotSupportedException($"The loaded librdkafka ({NativeLibraryPath}) cannot change a broker's advertised address.");
+        }
+
+        var name = Librdkafka.Utf8Z(host);
+        fixed (byte* h = name)
+        {
+            _api.BrokerSetHostPort(Cluster(), brokerId, h, port);
+        }
+    }
+
     /// <summary>Moves a partition's leadership to another broker (clients learn it from their next metadata refresh).</summary>
     /// <param name="topic">The topic.</param>
     /// <param name="partition">The partition.</param>

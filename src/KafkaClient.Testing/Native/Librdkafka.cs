@@ -74,6 +74,9 @@ internal static unsafe class Librdkafka
             SetControllerId = (delegate* unmanaged[Cdecl]<nint, int, void>)Get("rd_kafka_mock_set_controller_id");
             GroupInitialRebalanceDelay = (delegate* unmanaged[Cdecl]<nint, int, void>)Get("rd_kafka_mock_group_initial_rebalance_delay_ms");
             CoordinatorSet = (delegate* unmanaged[Cdecl]<nint, byte*, byte*, int, int>)Get("rd_kafka_mock_coordinator_set");
+            BrokerSetHostPort = NativeLibrary.TryGetExport(library, "rd_kafka_mock_broker_set_host_port", out var setHostPort)
+                ? (delegate* unmanaged[Cdecl]<nint, int, byte*, int, void>)setHostPort
+                : null;
         }
 
         public string Path { get; }
@@ -115,6 +118,9 @@ internal static unsafe class Librdkafka
         public delegate* unmanaged[Cdecl]<nint, int, void> GroupInitialRebalanceDelay { get; }
 
         public delegate* unmanaged[Cdecl]<nint, byte*, byte*, int, int> CoordinatorSet { get; }
+
+        /// <summary>Gets rd_kafka_mock_broker_set_host_port, or null in a librdkafka too old to have it.</summary>
+        public delegate* unmanaged[Cdecl]<nint, int, byte*, int, void> BrokerSetHostPort { get; }
     }
 
     /// <summary>A NUL-terminated UTF-8 copy of a string for one native call.</summary>

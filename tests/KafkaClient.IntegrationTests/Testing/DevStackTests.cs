@@ -46,9 +46,9 @@ public class DevStackTests
         }
     }
 
-    private static async Task<(Process Stack, List<string> Output)> StartAsync(int kafkaPort, int registryPort)
+    private static async Task<(Process Stack, List<string> Output)> StartAsync(int kafkaPort, int registryPort, params string[] more)
     {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "KafkaClient.DevStack.dll"), "--kafka-port", $"{kafkaPort}", "--registry-port", $"{registryPort}"])
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "KafkaClient.DevStack.dll"), "--kafka-port", $"{kafkaPort}", "--registry-port", $"{registryPort}", .. more])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -73,7 +73,18 @@ public class DevStackTests
                 ready.TrySetResult();
             }
         };
+        stack.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (output)
+                {
+                    output.Add(e.Data);
+                }
+            }
+        };
         stack.BeginOutputReadLine();
+        stack.BeginErrorReadLine();
         await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
         return (stack, output);
     }
@@ -148,5 +159,154 @@ public class DevStackTests
 
         Assert.Equal(1, stack.ExitCode);
         Assert.Contains($"Kafka port {port} is not free", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Warns_at_start_of_the_per_partition_limit_and_names_each_partition_that_drops_records()
+    {
+        var kafkaPort = FreePort();
+        var (stack, output) = await StartAsync(kafkaPort, FreePort());
+        using var _ = stack;
+        try
+        {
+            lock (output)
+            {
+                Assert.Contains(output, l => l.StartsWith("warning: ", StringComparison.Ordinal) && l.Contains("5 MiB per partition", StringComparison.Ordinal));
+            }
+
+            // 8 MiB to partition 0 of an auto-created topic: well beyond what the embedded cluster keeps.
+            using (var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig { BootstrapServers = $"localhost:{kafkaPort}", LingerMs = 5 }).Build())
+            {
+                var value = new byte[8 * 1024];
+                for (var i = 0; i < 1024; i++)
+                {
+                    producer.Produce(new TopicPartition("dev-drops", 0), new Message<Null, byte[]> { Value = value });
+                }
+
+                Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(60)));
+            }
+
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            string? warning = null;
+            while (warning is null && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+                lock (output)
+                {
+                    warning = output.FirstOrDefault(l => l.Contains("topic \"dev-drops\" partition 0:", StringComparison.Ordinal));
+                }
+            }
+
+            Assert.NotNull(warning);
+            Assert.Matches(@"^warning: topic ""dev-drops"" partition 0: records 0\.\.[0-9]+ were dropped \(the embedded cluster keeps about 5 MiB per partition", warning);
+            lock (output)
+            {
+                Assert.DoesNotContain(output, l => l.Contains("topic \"dev-drops\" partition 1", StringComparison.Ordinal));
+            }
+        }
+        finally
+        {
+            await StopAsync(stack);
+        }
+
+        Assert.Equal(0, stack.ExitCode);
+    }
+
+    [Fact]
+    public async Task Topics_created_automatically_get_the_chosen_number_of_partitions_on_every_broker()
+    {
+        var kafkaPort = FreePort();
+        var (stack, output) = await StartAsync(kafkaPort, FreePort(), "--partitions", "7", "--brokers", "2");
+        using var _ = stack;
+        try
+        {
+            var bootstrap = $"localhost:{kafkaPort}";
+            using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = bootstrap }).Build())
+            {
+                // The producer's Metadata request creates the topic; every partition then takes records.
+                await producer.ProduceAsync("dev-spread", new Message<Null, string> { Value = "first" });
+                for (var partition = 0; partition < 7; partition++)
+                {
+                    var delivered = await producer.ProduceAsync(new TopicPartition("dev-spread", partition), new Message<Null, string> { Value = $"p{partition}" });
+                    Assert.Equal(PersistenceStatus.Persisted, delivered.Status);
+                }
+            }
+
+            using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap }).Build();
+            var metadata = admin.GetMetadata("dev-spread", TimeSpan.FromSeconds(10));
+            Assert.Equal(7, Assert.Single(metadata.Topics).Partitions.Count);
+            Assert.Equal(2, metadata.Brokers.Count);
+            Assert.All(metadata.Brokers, b => Assert.Equal("localhost", b.Host));
+            Assert.Contains(metadata.Brokers, b => b.Port == kafkaPort);
+        }
+        finally
+        {
+            await StopAsync(stack);
+        }
+
+        Assert.Equal(0, stack.ExitCode);
+    }
+
+    [Theory]
+    [InlineData("--kafka-port", "70000")]
+    [InlineData("--kafka-port", "0")]
+    [InlineData("--registry-port", "65536")]
+    [InlineData("--brokers", "0")]
+    [InlineData("--brokers", "-1")]
+    [InlineData("--brokers", "many")]
+    [InlineData("--partitions", "0")]
+    [InlineData("--partitions", "1001")]
+    [InlineData("--kafka-port", "99999999999")]
+    [InlineData("--kafka-port")]
+    [InlineData("--no-such-flag", "1")]
+    [InlineData("extra")]
+    public async Task An_invalid_argument_is_a_one_line_usage_error_with_exit_code_2(params string[] args)
+    {
+        var (exitCode, output, error) = await RunToEndAsync(args);
+
+        Assert.Equal(2, exitCode);
+        Assert.Equal("", output);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("kafka-devstack: ", line, StringComparison.Ordinal);
+        Assert.Contains(args[0], line, StringComparison.Ordinal);
+        Assert.Contains("usage", line, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("Exception", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Help_lists_every_option_and_exits_0()
+    {
+        var (exitCode, output, error) = await RunToEndAsync(["--help"]);
+
+        Assert.Equal(0, exitCode);
+        Assert.Equal("", error);
+        foreach (var option in new[] { "--kafka-port", "--registry-port", "--brokers", "--partitions", "5 MiB" })
+        {
+            Assert.Contains(option, output, StringComparison.Ordinal);
+        }
+    }
+
+    private static async Task<(int ExitCode, string Output, string Error)> RunToEndAsync(IEnumerable<string> args)
+    {
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "KafkaClient.DevStack.dll"), .. args])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var stack = Process.Start(start)!;
+        var output = stack.StandardOutput.ReadToEndAsync();
+        var error = stack.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await stack.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            stack.Kill();
+            throw;
+        }
+
+        return (stack.ExitCode, await output, await error);
     }
 }

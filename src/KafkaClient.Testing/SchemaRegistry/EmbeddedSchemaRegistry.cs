@@ -115,12 +115,12 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
             if (_userInfo is not null && !Authorized(http.Request.Headers.Authorization.ToString(), _userInfo))
             {
                 http.Response.Headers.WWWAuthenticate = "Basic realm=\"SchemaRegistry\"";
-                throw new RegistryException(401, 401, "Unauthorized");
+                throw new RegistryException(RegistryErrorCode.Unauthorized, "Unauthorized");
             }
 
             if ((HttpMethods.IsPost(http.Request.Method) || HttpMethods.IsPut(http.Request.Method)) && !AcceptedContentType(http.Request.ContentType))
             {
-                throw new RegistryException(415, 415, "HTTP 415 Unsupported Media Type");
+                throw new RegistryException(RegistryErrorCode.UnsupportedMediaType, "HTTP 415 Unsupported Media Type");
             }
 
             var segments = PathSegments(http);
@@ -137,27 +137,28 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
         }
         catch (RegistryException ex)
         {
-            status = ex.Status;
-            answer = new JsonObject { ["error_code"] = ex.ErrorCode, ["message"] = ex.Message };
+            (status, answer) = ErrorAnswer(ex.ErrorCode, ex.Message);
         }
         catch (JsonException ex)
         {
             // What Confluent's registry answers when the body is not JSON.
-            status = 400;
-            answer = new JsonObject { ["error_code"] = 400, ["message"] = $"Unrecognized request body: {ex.Message}" };
+            (status, answer) = ErrorAnswer(RegistryErrorCode.BadRequest, $"Unrecognized request body: {ex.Message}");
         }
 #pragma warning disable CA1031 // A bug must still answer with Confluent's error body, never an empty 500 or a dropped connection.
         catch (Exception ex) when (ex is not OperationCanceledException)
 #pragma warning restore CA1031
         {
-            status = 500;
-            answer = new JsonObject { ["error_code"] = 50001, ["message"] = $"Error in the embedded registry: {ex.GetType().Name}: {ex.Message}" };
+            (status, answer) = ErrorAnswer(RegistryErrorCode.Internal, $"Error in the embedded registry: {ex.GetType().Name}: {ex.Message}");
         }
 
         http.Response.StatusCode = status;
         http.Response.ContentType = ContentType;
         await http.Response.WriteAsync(answer?.ToJsonString() ?? "null").ConfigureAwait(false);
     }
+
+    /// <summary>Confluent's error answer: the HTTP status derived from the code, and a body with the code and message.</summary>
+    private static (int Status, JsonNode Answer) ErrorAnswer(RegistryErrorCode code, string message) =>
+        (code.HttpStatus(), new JsonObject { ["error_code"] = (int)code, ["message"] = message });
 
     /// <summary>Checks basic credentials as Confluent's registry does: the scheme in any case, the user and password exactly.</summary>
     private static bool Authorized(string header, string userInfo)
@@ -235,14 +236,14 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
         }
         catch (Exception ex) when (ex is JsonException or ArgumentException)
         {
-            throw new RegistryException(400, 400, $"Unexpected character or malformed JSON in the request body: {ex.Message}");
+            throw new RegistryException(RegistryErrorCode.BadRequest, $"Unexpected character or malformed JSON in the request body: {ex.Message}");
         }
 
         return body switch
         {
             null => [],
             JsonObject o => o,
-            _ => throw new RegistryException(400, 400, $"Cannot deserialize the request from a JSON {body.GetValueKind()}"),
+            _ => throw new RegistryException(RegistryErrorCode.BadRequest, $"Cannot deserialize the request from a JSON {body.GetValueKind()}"),
         };
     }
 
@@ -273,7 +274,7 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
         null => null,
         JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
         JsonValue v when v.GetValueKind() is JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => v.ToJsonString(),
-        var other => throw new RegistryException(400, 400, $"Cannot deserialize value of type `java.lang.String` from {other.GetValueKind()} value (field \"{name}\")"),
+        var other => throw new RegistryException(RegistryErrorCode.BadRequest, $"Cannot deserialize value of type `java.lang.String` from {other.GetValueKind()} value (field \"{name}\")"),
     };
 
     /// <summary>Reads an integer field as Confluent's registry does: integral numbers and numeric strings, else a 400.</summary>
@@ -288,7 +289,7 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
             case JsonValue v when v.GetValueKind() == JsonValueKind.String && int.TryParse(v.GetValue<string>(), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var parsed):
                 return parsed;
             case var other:
-                throw new RegistryException(400, 400, $"Cannot deserialize value of type `java.lang.Integer` from {other.ToJsonString()} (field \"{name}\")");
+                throw new RegistryException(RegistryErrorCode.BadRequest, $"Cannot deserialize value of type `java.lang.Integer` from {other.ToJsonString()} (field \"{name}\")");
         }
     }
 
@@ -368,12 +369,12 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
             case ["config", var subject] when get:
                 return ConfigBody(
                     _store.Config(subject, Flag("defaultToGlobal"))
-                        ?? throw new RegistryException(404, 40408, $"Subject '{subject}' does not have subject-level compatibility configured"),
+                        ?? throw new RegistryException(RegistryErrorCode.SubjectLevelCompatibilityNotConfigured, $"Subject '{subject}' does not have subject-level compatibility configured"),
                     "compatibilityLevel");
             case ["config", var subject] when put:
                 return SetConfig(subject, body!);
             case ["config", var subject] when delete:
-                var previous = _store.DeleteConfig(subject) ?? throw new RegistryException(404, 40408, $"Subject '{subject}' does not have subject-level compatibility configured");
+                var previous = _store.DeleteConfig(subject) ?? throw new RegistryException(RegistryErrorCode.SubjectLevelCompatibilityNotConfigured, $"Subject '{subject}' does not have subject-level compatibility configured");
                 return new JsonObject { ["compatibilityLevel"] = previous.ToWireName() };
             case ["mode"] when get:
                 return new JsonObject { ["mode"] = _store.Mode(null, true) };
@@ -383,18 +384,18 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
                 return new JsonObject
                 {
                     ["mode"] = _store.Mode(subject, Flag("defaultToGlobal"))
-                        ?? throw new RegistryException(404, 40409, $"Subject '{subject}' does not have subject-level mode configured"),
+                        ?? throw new RegistryException(RegistryErrorCode.SubjectLevelModeNotConfigured, $"Subject '{subject}' does not have subject-level mode configured"),
                 };
             case ["mode", var subject] when put:
                 return SetMode(subject, body!);
             case ["mode", var subject] when delete:
                 return new JsonObject
                 {
-                    ["mode"] = _store.DeleteMode(subject) ?? throw new RegistryException(404, 40409, $"Subject '{subject}' does not have subject-level mode configured"),
+                    ["mode"] = _store.DeleteMode(subject) ?? throw new RegistryException(RegistryErrorCode.SubjectLevelModeNotConfigured, $"Subject '{subject}' does not have subject-level mode configured"),
                 };
             default:
                 // What a registry without the endpoint (associations, exporters, ...) answers.
-                throw new RegistryException(404, 404, "HTTP 404 Not Found");
+                throw new RegistryException(RegistryErrorCode.NotFound, "HTTP 404 Not Found");
         }
     }
 
@@ -406,7 +407,7 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
         {
             level = CompatibilityLevels.TryParse(Text(body, "compatibility")!, out var parsed)
                 ? parsed
-                : throw new RegistryException(422, 42203, "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive");
+                : throw new RegistryException(RegistryErrorCode.InvalidCompatibilityLevel, "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive");
         }
 
         if (body["compatibilityPolicy"] is not null)
@@ -415,13 +416,13 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
             {
                 "STRICT" => CompatibilityPolicy.Strict,
                 "LENIENT" => CompatibilityPolicy.Lenient,
-                _ => throw new RegistryException(422, 42203, "Invalid compatibility policy. Valid values are STRICT and LENIENT"),
+                _ => throw new RegistryException(RegistryErrorCode.InvalidCompatibilityLevel, "Invalid compatibility policy. Valid values are STRICT and LENIENT"),
             };
         }
 
         if (level is null && policy is null)
         {
-            throw new RegistryException(422, 42203, "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive");
+            throw new RegistryException(RegistryErrorCode.InvalidCompatibilityLevel, "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive");
         }
 
         _store.SetConfig(subject, level, policy);
@@ -433,7 +434,7 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
         var mode = Text(body, "mode")?.ToUpperInvariant();
         if (mode is not ("READWRITE" or "READONLY" or "IMPORT"))
         {
-            throw new RegistryException(422, 42204, "Invalid mode. Valid values are READWRITE, READONLY and IMPORT");
+            throw new RegistryException(RegistryErrorCode.InvalidMode, "Invalid mode. Valid values are READWRITE, READONLY and IMPORT");
         }
 
         _store.SetMode(subject, mode);
@@ -489,26 +490,26 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
     private static string SchemaType(JsonObject body) => Text(body, "schemaType")?.ToUpperInvariant() ?? "AVRO";
 
     private static string SchemaText(JsonObject body) =>
-        Text(body, "schema") ?? throw new RegistryException(422, 42201, "Empty schema");
+        Text(body, "schema") ?? throw new RegistryException(RegistryErrorCode.InvalidSchema, "Empty schema");
 
     private static List<SchemaReference> References(JsonObject body) => body["references"] switch
     {
         null => [],
         JsonArray references => references.Select(Reference).ToList(),
-        var other => throw new RegistryException(400, 400, $"Cannot deserialize value of type `java.util.ArrayList<SchemaReference>` from {other.GetValueKind()} value (field \"references\")"),
+        var other => throw new RegistryException(RegistryErrorCode.BadRequest, $"Cannot deserialize value of type `java.util.ArrayList<SchemaReference>` from {other.GetValueKind()} value (field \"references\")"),
     };
 
     private static SchemaReference Reference(JsonNode? reference) => reference switch
     {
         JsonObject r when Text(r, "name") is { } name && Text(r, "subject") is { } subject && Integer(r, "version") is { } version => new SchemaReference(name, subject, version),
-        null or JsonObject => throw new RegistryException(422, 42201, $"Invalid schema reference {reference?.ToJsonString() ?? "null"}: name, subject and version are required"),
-        _ => throw new RegistryException(400, 400, $"Cannot deserialize value of type `SchemaReference` from {reference.GetValueKind()} value (field \"references\")"),
+        null or JsonObject => throw new RegistryException(RegistryErrorCode.InvalidSchema, $"Invalid schema reference {reference?.ToJsonString() ?? "null"}: name, subject and version are required"),
+        _ => throw new RegistryException(RegistryErrorCode.BadRequest, $"Cannot deserialize value of type `SchemaReference` from {reference.GetValueKind()} value (field \"references\")"),
     };
 
     private static int Id(string text) =>
         int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
             ? id
-            : throw new RegistryException(404, 40403, $"Schema {text} not found");
+            : throw new RegistryException(RegistryErrorCode.SchemaNotFound, $"Schema {text} not found");
 
     private static JsonArray Strings(IEnumerable<string> values) => new(values.Select(v => (JsonNode)v).ToArray());
 

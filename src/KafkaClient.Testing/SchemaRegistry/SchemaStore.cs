@@ -18,12 +18,12 @@ internal sealed class SubjectVersion(int version, StoredSchema schema)
     public bool Deleted { get; set; }
 }
 
-/// <summary>A registry error with Confluent's HTTP status and error code.</summary>
-internal sealed class RegistryException(int status, int errorCode, string message) : Exception(message)
+/// <summary>A registry error with Confluent's error code; the HTTP status derives from the code.</summary>
+internal sealed class RegistryException(RegistryErrorCode errorCode, string message) : Exception(message)
 {
-    public int Status { get; } = status;
+    public RegistryErrorCode ErrorCode { get; } = errorCode;
 
-    public int ErrorCode { get; } = errorCode;
+    public int Status => ErrorCode.HttpStatus();
 }
 
 /// <summary>The registry's state: schemas with global ids, subjects with versions, configs and modes. Thread-safe (one lock).</summary>
@@ -55,7 +55,7 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
     {
         if (subject.Any(char.IsControl))
         {
-            throw new RegistryException(422, 42208, "The specified subject is not a valid subject: it contains control characters");
+            throw new RegistryException(RegistryErrorCode.InvalidSubject, "The specified subject is not a valid subject: it contains control characters");
         }
 
         Validate(schemaType, schema);
@@ -68,7 +68,7 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
                 snapshot = TakeSnapshot(subject);
                 if (snapshot.Mode == "READONLY")
                 {
-                    throw new RegistryException(422, 42205, $"Subject {subject} is in read-only mode");
+                    throw new RegistryException(RegistryErrorCode.OperationNotPermitted, $"Subject {subject} is in read-only mode");
                 }
 
                 if (snapshot.Live.FirstOrDefault(v => v.Schema.Key == key) is { } existing)
@@ -94,7 +94,7 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
                 if (messages.Count > 0)
                 {
                     var details = string.Join(", ", messages.Append($"{{oldSchemaVersion: {snapshot.Live[0].Version}}}").Append($"{{compatibility: '{snapshot.Level.ToWireName()}'}}"));
-                    throw new RegistryException(409, 409, $"Schema being registered is incompatible with an earlier schema for subject \"{subject}\", details: [{details}]");
+                    throw new RegistryException(RegistryErrorCode.IncompatibleSchema, $"Schema being registered is incompatible with an earlier schema for subject \"{subject}\", details: [{details}]");
                 }
 
                 CheckReferences(references);
@@ -142,7 +142,7 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
             var versions = Subject(subject, includeDeleted);
             var match = versions.Where(v => includeDeleted || !v.Deleted).FirstOrDefault(v => v.Schema.Key == key);
             return match is null
-                ? throw new RegistryException(404, 40403, "Schema not found")
+                ? throw new RegistryException(RegistryErrorCode.SchemaNotFound, "Schema not found")
                 : (match.Schema, match.Version);
         }
     }
@@ -151,7 +151,7 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
     {
         lock (_gate)
         {
-            return _byId.TryGetValue(id, out var schema) ? schema : throw new RegistryException(404, 40403, $"Schema {id} not found");
+            return _byId.TryGetValue(id, out var schema) ? schema : throw new RegistryException(RegistryErrorCode.SchemaNotFound, $"Schema {id} not found");
         }
     }
 
@@ -197,14 +197,14 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
             }
             catch (RegistryException) when (forReference)
             {
-                throw new RegistryException(422, 42201, $"Invalid schema reference: subject {subject} not found");
+                throw new RegistryException(RegistryErrorCode.InvalidSchema, $"Invalid schema reference: subject {subject} not found");
             }
 
             var candidates = versions.Where(v => includeDeleted || !v.Deleted).ToList();
             var match = number is null ? candidates.MaxBy(v => v.Version) : candidates.FirstOrDefault(v => v.Version == number);
             return match ?? throw (forReference
-                ? new RegistryException(422, 42201, $"Invalid schema reference: version {version} of subject {subject} not found")
-                : new RegistryException(404, 40402, $"Version {version} not found."));
+                ? new RegistryException(RegistryErrorCode.InvalidSchema, $"Invalid schema reference: version {version} of subject {subject} not found")
+                : new RegistryException(RegistryErrorCode.VersionNotFound, $"Version {version} not found."));
         }
     }
 
@@ -218,7 +218,7 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
 
         return int.TryParse(version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) && number > 0
             ? number
-            : throw new RegistryException(422, 42202, $"The specified version '{version}' is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\"");
+            : throw new RegistryException(RegistryErrorCode.InvalidVersion, $"The specified version '{version}' is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\"");
     }
 
     public IReadOnlyList<int> ReferencedBy(string subject, string version)
@@ -239,7 +239,7 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
             {
                 if (versions.Any(v => !v.Deleted))
                 {
-                    throw new RegistryException(404, 40405, $"Subject '{subject}' was not deleted first before being permanently deleted");
+                    throw new RegistryException(RegistryErrorCode.SubjectNotSoftDeleted, $"Subject '{subject}' was not deleted first before being permanently deleted");
                 }
 
                 _subjects.Remove(subject);
@@ -250,13 +250,13 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
 
             if (versions.All(v => v.Deleted))
             {
-                throw new RegistryException(404, 40404, $"Subject '{subject}' was soft deleted.Set permanent=true to delete permanently");
+                throw new RegistryException(RegistryErrorCode.SubjectSoftDeleted, $"Subject '{subject}' was soft deleted.Set permanent=true to delete permanently");
             }
 
             var live = versions.Where(v => !v.Deleted).ToList();
             if (live.FirstOrDefault(v => ReferrersOf(subject, v.Version).Count > 0) is { } referenced)
             {
-                throw new RegistryException(422, 42206, $"One or more references exist to the schema {{magic=1,keytype=SCHEMA,subject={subject},version={referenced.Version}}}.");
+                throw new RegistryException(RegistryErrorCode.ReferenceExists, $"One or more references exist to the schema {{magic=1,keytype=SCHEMA,subject={subject},version={referenced.Version}}}.");
             }
 
             live.ForEach(v => v.Deleted = true);
@@ -278,7 +278,7 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
             {
                 if (!target.Deleted)
                 {
-                    throw new RegistryException(404, 40407, $"Subject '{subject}' Version {target.Version} was not deleted first before being permanently deleted");
+                    throw new RegistryException(RegistryErrorCode.SchemaVersionNotSoftDeleted, $"Subject '{subject}' Version {target.Version} was not deleted first before being permanently deleted");
                 }
 
                 versions.Remove(target);
@@ -294,12 +294,12 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
 
             if (target.Deleted)
             {
-                throw new RegistryException(404, 40406, $"Subject '{subject}' Version {target.Version} was soft deleted.Set permanent=true to delete permanently");
+                throw new RegistryException(RegistryErrorCode.SchemaVersionSoftDeleted, $"Subject '{subject}' Version {target.Version} was soft deleted.Set permanent=true to delete permanently");
             }
 
             if (ReferrersOf(subject, target.Version).Count > 0)
             {
-                throw new RegistryException(422, 42206, $"One or more references exist to the schema {{magic=1,keytype=SCHEMA,subject={subject},version={target.Version}}}.");
+                throw new RegistryException(RegistryErrorCode.ReferenceExists, $"One or more references exist to the schema {{magic=1,keytype=SCHEMA,subject={subject},version={target.Version}}}.");
             }
 
             target.Deleted = true;
@@ -391,12 +391,12 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
     {
         if (!SchemaTypes.Contains(schemaType))
         {
-            throw new RegistryException(422, 42201, $"Invalid schema type {schemaType}");
+            throw new RegistryException(RegistryErrorCode.InvalidSchema, $"Invalid schema type {schemaType}");
         }
 
         if (string.IsNullOrWhiteSpace(schema))
         {
-            throw new RegistryException(422, 42201, "Empty schema");
+            throw new RegistryException(RegistryErrorCode.InvalidSchema, "Empty schema");
         }
 
         if (schemaType == "JSON")
@@ -407,7 +407,7 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
             }
             catch (FormatException ex)
             {
-                throw new RegistryException(422, 42201, $"Invalid schema {schema}, details: {ex.Message}");
+                throw new RegistryException(RegistryErrorCode.InvalidSchema, $"Invalid schema {schema}, details: {ex.Message}");
             }
         }
     }
@@ -428,11 +428,11 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
         }
         catch (SchemaTooComplexException ex)
         {
-            throw new RegistryException(422, 42201, $"Schema is too complex to check for compatibility with subject \"{subject}\": {ex.Message}");
+            throw new RegistryException(RegistryErrorCode.InvalidSchema, $"Schema is too complex to check for compatibility with subject \"{subject}\": {ex.Message}");
         }
         catch (System.Text.RegularExpressions.RegexMatchTimeoutException ex)
         {
-            throw new RegistryException(422, 42201, $"Schema is too complex to check for compatibility with subject \"{subject}\": a pattern took too long to match ({ex.Pattern})");
+            throw new RegistryException(RegistryErrorCode.InvalidSchema, $"Schema is too complex to check for compatibility with subject \"{subject}\": a pattern took too long to match ({ex.Pattern})");
         }
     }
 
@@ -495,7 +495,7 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
     {
         return _subjects.TryGetValue(subject, out var versions) && versions.Any(v => includeDeleted || !v.Deleted)
             ? versions
-            : throw new RegistryException(404, 40401, $"Subject '{subject}' not found.");
+            : throw new RegistryException(RegistryErrorCode.SubjectNotFound, $"Subject '{subject}' not found.");
     }
 
     private List<int> ReferrersOf(string subject, int version) =>

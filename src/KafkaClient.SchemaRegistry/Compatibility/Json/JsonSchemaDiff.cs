@@ -13,9 +13,9 @@ namespace KafkaClient.SchemaRegistry.Compatibility.Json;
 /// </remarks>
 public sealed class JsonSchemaDiff : ISchemaDiff
 {
-    /// <summary>The changes that keep a schema backward compatible under the STRICT (default) policy.</summary>
-    public static readonly IReadOnlySet<string> CompatibleChanges = new HashSet<string>(StringComparer.Ordinal)
-    {
+    /// <summary>The changes that keep a schema backward compatible under the STRICT (default) policy. Read-only: not castable to a mutable set.</summary>
+    public static readonly IReadOnlySet<string> CompatibleChanges = new ReadOnlyKindSet(
+    [
         "ID_CHANGED", "DESCRIPTION_CHANGED", "TITLE_CHANGED", "DEFAULT_CHANGED", "SCHEMA_REMOVED", "TYPE_EXTENDED",
         "MAX_LENGTH_INCREASED", "MAX_LENGTH_REMOVED", "MIN_LENGTH_DECREASED", "MIN_LENGTH_REMOVED", "PATTERN_REMOVED",
         "MAXIMUM_INCREASED", "MAXIMUM_REMOVED", "MINIMUM_DECREASED", "MINIMUM_REMOVED",
@@ -35,14 +35,14 @@ public sealed class JsonSchemaDiff : ISchemaDiff
         "ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL", "ITEM_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
         "ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
         "ENUM_ARRAY_EXTENDED", "COMBINED_TYPE_EXTENDED", "PRODUCT_TYPE_NARROWED", "SUM_TYPE_EXTENDED", "NOT_TYPE_NARROWED",
-    };
+    ]);
 
-    /// <summary>The changes that the LENIENT policy also accepts: it treats open content models as closed to unknown writers.</summary>
-    public static readonly IReadOnlySet<string> LenientOnlyChanges = new HashSet<string>(StringComparer.Ordinal)
-    {
+    /// <summary>The changes that the LENIENT policy also accepts: it treats open content models as closed to unknown writers. Read-only: not castable to a mutable set.</summary>
+    public static readonly IReadOnlySet<string> LenientOnlyChanges = new ReadOnlyKindSet(
+    [
         "OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL", "REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_OPEN_CONTENT_MODEL",
         "ADDITIONAL_PROPERTIES_REMOVED", "ADDITIONAL_PROPERTIES_NARROWED",
-    };
+    ]);
 
     /// <summary>The most steps (subschema pairs compared plus differences recorded) one comparison may take.</summary>
     public const int DefaultMaxWork = 200_000;

@@ -1,17 +1,21 @@
 namespace KafkaClient.SchemaRegistry.Compatibility;
 
-/// <summary>Compares two schemas of one format and lists their differences in Confluent's terms.</summary>
-public interface ISchemaDiff
+/// <summary>Compares two schemas of one format, in the form <typeparamref name="TSchema"/> that format's rules need, and lists their differences in Confluent's terms.</summary>
+/// <typeparam name="TSchema">The schema as the format's rules take it: its text, or a parsed form that carries its references.</typeparam>
+public interface ISchemaDiff<in TSchema>
 {
-    /// <summary>Gets the registry's name of the schema format, for example <c>JSON</c>.</summary>
+    /// <summary>Gets the registry's name of the schema format, for example <c>JSON</c> or <c>PROTOBUF</c>.</summary>
     string SchemaType { get; }
 
     /// <summary>Lists the differences from <paramref name="original"/> to <paramref name="update"/> and whether a reader of <paramref name="update"/> can read data written with <paramref name="original"/>.</summary>
-    /// <param name="original">The earlier (writer) schema text.</param>
-    /// <param name="update">The new (reader) schema text.</param>
+    /// <param name="original">The earlier (writer) schema.</param>
+    /// <param name="update">The new (reader) schema.</param>
     /// <returns>The differences and the BACKWARD verdict.</returns>
-    SchemaComparison Compare(string original, string update);
+    SchemaComparison Compare(TSchema original, TSchema update);
 }
+
+/// <summary>Compares two schema texts of one format and lists their differences in Confluent's terms.</summary>
+public interface ISchemaDiff : ISchemaDiff<string>;
 
 /// <summary>The differences between two schemas and which of them break backward compatibility.</summary>
 /// <param name="Changes">Each difference as <c>"TYPE #/path"</c>, compatible ones included.</param>
@@ -27,12 +31,13 @@ public sealed record SchemaComparison(IReadOnlyList<string> Changes, IReadOnlyLi
 public static class CompatibilityChecker
 {
     /// <summary>Checks a candidate schema against the registered versions.</summary>
+    /// <typeparam name="TSchema">The schema as the format's rules take it.</typeparam>
     /// <param name="diff">The format's rules.</param>
     /// <param name="level">The subject's compatibility level.</param>
     /// <param name="candidate">The new schema.</param>
     /// <param name="registeredNewestFirst">The subject's live versions, newest first.</param>
     /// <returns>The incompatibilities found (empty when compatible).</returns>
-    public static IReadOnlyList<string> Check(ISchemaDiff diff, CompatibilityLevel level, string candidate, IReadOnlyList<string> registeredNewestFirst)
+    public static IReadOnlyList<string> Check<TSchema>(ISchemaDiff<TSchema> diff, CompatibilityLevel level, TSchema candidate, IReadOnlyList<TSchema> registeredNewestFirst)
     {
         ArgumentNullException.ThrowIfNull(diff);
         ArgumentNullException.ThrowIfNull(registeredNewestFirst);

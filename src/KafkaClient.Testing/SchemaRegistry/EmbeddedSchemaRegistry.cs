@@ -307,7 +307,7 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
             case [] when get:
                 return new JsonObject();
             case ["schemas", "types"] when get:
-                return new JsonArray(SchemaStore.SchemaTypes.Select(t => (JsonNode)t).ToArray());
+                return new JsonArray(SchemaFormats.Types.Select(t => (JsonNode)t).ToArray());
             case ["contexts"] when get:
                 return new JsonArray(".");
             case ["schemas", "ids", var id] when get:

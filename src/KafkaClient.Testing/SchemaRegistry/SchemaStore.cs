@@ -1,13 +1,14 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using KafkaClient.SchemaRegistry.Compatibility;
-using KafkaClient.SchemaRegistry.Compatibility.Json;
 
 namespace KafkaClient.Testing.SchemaRegistry;
 
 internal sealed record SchemaReference(string Name, string Subject, int Version);
 
-internal sealed record StoredSchema(int Id, string SchemaType, string Schema, IReadOnlyList<SchemaReference> References, string Key);
+internal sealed record StoredSchema(int Id, string SchemaType, ParsedSchema Parsed, IReadOnlyList<SchemaReference> References, string Key)
+{
+    /// <summary>Gets the schema text as it was first registered.</summary>
+    public string Schema => Parsed.Text;
+}
 
 internal sealed class SubjectVersion(int version, StoredSchema schema)
 {
@@ -34,8 +35,6 @@ internal sealed class RegistryException(RegistryErrorCode errorCode, string mess
 /// </remarks>
 internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
 {
-    public static readonly string[] SchemaTypes = ["JSON", "PROTOBUF", "AVRO"];
-
     private readonly Lock _gate = new();
     private readonly Dictionary<int, StoredSchema> _byId = [];
     private readonly Dictionary<string, StoredSchema> _byContent = new(StringComparer.Ordinal);
@@ -58,8 +57,9 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
             throw new RegistryException(RegistryErrorCode.InvalidSubject, "The specified subject is not a valid subject: it contains control characters");
         }
 
-        Validate(schemaType, schema);
-        var key = ContentKey(schemaType, schema, references);
+        var format = SchemaFormats.Get(schemaType);
+        var parsed = Parse(format, schema, references);
+        var key = ContentKey(schemaType, parsed, references);
         while (true)
         {
             Snapshot snapshot;
@@ -77,13 +77,13 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
                 }
 
                 CheckReferences(references);
-                if (snapshot.Mode == "IMPORT" || snapshot.Level == CompatibilityLevel.None || snapshot.Live.Count == 0 || schemaType != "JSON")
+                if (snapshot.Mode == "IMPORT" || snapshot.Level == CompatibilityLevel.None || snapshot.Live.Count == 0)
                 {
-                    return Insert(subject, schemaType, schema, references, key);
+                    return Insert(subject, schemaType, parsed, references, key);
                 }
             }
 
-            var messages = Check(subject, schemaType, schema, snapshot.Level, snapshot.Policy, snapshot.Live);
+            var messages = Check(subject, format, parsed, snapshot.Level, snapshot.Policy, snapshot.Live);
             lock (_gate)
             {
                 if (!TakeSnapshot(subject).SameAs(snapshot))
@@ -98,15 +98,15 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
                 }
 
                 CheckReferences(references);
-                return Insert(subject, schemaType, schema, references, key);
+                return Insert(subject, schemaType, parsed, references, key);
             }
         }
     }
 
     public IReadOnlyList<string> TestCompatibility(string subject, string? version, string schemaType, string schema, IReadOnlyList<SchemaReference> references)
     {
-        Validate(schemaType, schema);
-        _ = references;
+        var format = SchemaFormats.Get(schemaType);
+        var parsed = Parse(format, schema, references);
         CompatibilityLevel level;
         CompatibilityPolicy policy;
         List<SubjectVersion> against;
@@ -131,12 +131,23 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
             }
         }
 
-        return Check(subject, schemaType, schema, level, policy, against);
+        return Check(subject, format, parsed, level, policy, against);
     }
 
     public (StoredSchema Schema, int Version) Lookup(string subject, string schemaType, string schema, IReadOnlyList<SchemaReference> references, bool includeDeleted)
     {
-        var key = ContentKey(schemaType, schema, references);
+        var format = SchemaFormats.Get(schemaType);
+        string key;
+        try
+        {
+            key = ContentKey(schemaType, Parse(format, schema, references), references);
+        }
+        catch (RegistryException ex) when (ex.ErrorCode == RegistryErrorCode.InvalidSchema)
+        {
+            // A schema that does not parse cannot be registered, so it is not found.
+            throw new RegistryException(RegistryErrorCode.SchemaNotFound, "Schema not found");
+        }
+
         lock (_gate)
         {
             var versions = Subject(subject, includeDeleted);
@@ -386,45 +397,42 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
         }
     }
 
-    /// <summary>Checks the schema is well formed for its type; only JSON Schema is parsed, other types are kept as text.</summary>
-    public static void Validate(string schemaType, string schema)
+    /// <summary>Parses a schema with the references it names that are registered (a missing one is reported by <see cref="CheckReferences"/>).</summary>
+    private ParsedSchema Parse(ISchemaFormat format, string schema, IReadOnlyList<SchemaReference> references)
     {
-        if (!SchemaTypes.Contains(schemaType))
-        {
-            throw new RegistryException(RegistryErrorCode.InvalidSchema, $"Invalid schema type {schemaType}");
-        }
-
         if (string.IsNullOrWhiteSpace(schema))
         {
             throw new RegistryException(RegistryErrorCode.InvalidSchema, "Empty schema");
         }
 
-        if (schemaType == "JSON")
+        var resolved = new List<ResolvedReference>(references.Count);
+        lock (_gate)
         {
-            try
+            foreach (var reference in references)
             {
-                JsonSchemaDiff.Validate(schema);
-            }
-            catch (FormatException ex)
-            {
-                throw new RegistryException(RegistryErrorCode.InvalidSchema, $"Invalid schema {schema}, details: {ex.Message}");
+                var version = _subjects.GetValueOrDefault(reference.Subject)?.FirstOrDefault(v => v.Version == reference.Version && !v.Deleted);
+                if (version is not null)
+                {
+                    resolved.Add(new ResolvedReference(reference.Name, version.Schema));
+                }
             }
         }
+
+        return format.Parse(schema, resolved);
     }
 
-    private List<string> Check(string subject, string schemaType, string schema, CompatibilityLevel level, CompatibilityPolicy policy, List<SubjectVersion> previousNewestFirst)
+    private List<string> Check(string subject, ISchemaFormat format, ParsedSchema candidate, CompatibilityLevel level, CompatibilityPolicy policy, List<SubjectVersion> previousNewestFirst)
     {
-        var sameType = previousNewestFirst.Where(v => v.Schema.SchemaType == schemaType).Select(v => v.Schema.Schema).ToList();
-        if (schemaType != "JSON" || level == CompatibilityLevel.None || sameType.Count == 0)
+        var sameType = previousNewestFirst.Where(v => v.Schema.SchemaType == format.SchemaType).Select(v => v.Schema.Parsed).ToList();
+        if (level == CompatibilityLevel.None || sameType.Count == 0)
         {
-            // Protobuf and Avro compatibility rules are not implemented by the embedded registry: not checked.
             return [];
         }
 
         CompareStarting?.Invoke(subject);
         try
         {
-            return CompatibilityChecker.Check(new JsonSchemaDiff(policy), level, schema, sameType).ToList();
+            return format.Check(level, policy, candidate, sameType).ToList();
         }
         catch (SchemaTooComplexException ex)
         {
@@ -471,11 +479,11 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
         }
     }
 
-    private (StoredSchema Schema, int Version) Insert(string subject, string schemaType, string schema, IReadOnlyList<SchemaReference> references, string key)
+    private (StoredSchema Schema, int Version) Insert(string subject, string schemaType, ParsedSchema parsed, IReadOnlyList<SchemaReference> references, string key)
     {
         if (!_byContent.TryGetValue(key, out var stored))
         {
-            stored = new StoredSchema(_nextId++, schemaType, schema, references, key);
+            stored = new StoredSchema(_nextId++, schemaType, parsed, references, key);
             _byContent[key] = stored;
             _byId[stored.Id] = stored;
         }
@@ -505,23 +513,9 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
             .Order()
             .ToList();
 
-    private static string ContentKey(string schemaType, string schema, IReadOnlyList<SchemaReference> references)
-    {
-        var canonical = schema.Trim();
-        if (schemaType == "JSON")
-        {
-            try
-            {
-                canonical = JsonNode.Parse(schema)?.ToJsonString() ?? canonical;
-            }
-            catch (JsonException)
-            {
-                // Left as text; validation reports it.
-            }
-        }
-
-        return $"{schemaType}\n{canonical}\n{string.Join(";", references.Select(r => $"{r.Name}={r.Subject}:{r.Version}"))}";
-    }
+    /// <summary>Identifies a schema by type, canonical form and references: two registrations with the same key share one id.</summary>
+    private static string ContentKey(string schemaType, ParsedSchema parsed, IReadOnlyList<SchemaReference> references) =>
+        $"{schemaType}\n{parsed.Canonical}\n{string.Join(";", references.Select(r => $"{r.Name}={r.Subject}:{r.Version}"))}";
 
     private sealed record Snapshot(string Mode, CompatibilityLevel Level, CompatibilityPolicy Policy, List<SubjectVersion> Live)
     {

@@ -67,9 +67,9 @@ public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
             registry,
             _config,
             JsonSerdeErrors.Instance,
-            new RegistrySchema(_schema, [], SchemaType.Json),
+            () => Task.FromResult(new RegistrySchema(_schema, [], SchemaType.Json)),
             recordName,
-            latest => new JsonSchemaDiff().Compare(_schema, latest).IsCompatible,
+            latest => Task.FromResult(new JsonSchemaDiff().Compare(_schema, latest.SchemaString).IsCompatible),
             PrepareAsync);
     }
 
@@ -138,9 +138,9 @@ public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
         {
             try
             {
-                validator = resolved.SchemaString == _schema
+                validator = resolved.LatestSchema is not { } latest || latest == _schema
                     ? await _validator.Value.ConfigureAwait(false)
-                    : await NJsonSchema.JsonSchema.FromJsonAsync(resolved.SchemaString).ConfigureAwait(false);
+                    : await NJsonSchema.JsonSchema.FromJsonAsync(latest).ConfigureAwait(false);
             }
             catch (Exception ex)
             {

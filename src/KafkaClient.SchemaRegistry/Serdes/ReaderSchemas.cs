@@ -14,6 +14,7 @@ internal sealed class ReaderSchemas<TReader>
     private readonly SerdeErrors _errors;
     private readonly Func<int, Schema, Task<TReader>> _prepare;
     private readonly RegistryCache<int, TReader> _cache;
+    private readonly string? _format;
 
     /// <summary>Initializes a new instance of the <see cref="ReaderSchemas{TReader}"/> class.</summary>
     /// <param name="registry">The registry client.</param>
@@ -21,8 +22,10 @@ internal sealed class ReaderSchemas<TReader>
     /// <param name="errors">The format's exceptions.</param>
     /// <param name="prepare">Prepares what the format needs to read with a writer schema; throws the format's exceptions.</param>
     /// <param name="time">The clock of the negative cache; null for the system's.</param>
-    public ReaderSchemas(ISchemaRegistryClient registry, SchemaRegistrySerdeConfig config, SerdeErrors errors, Func<int, Schema, Task<TReader>> prepare, TimeProvider? time = null)
+    /// <param name="format">The registry's <c>format</c> for the schema text (Protobuf asks for <c>serialized</c>: a base64 descriptor); null for the default.</param>
+    public ReaderSchemas(ISchemaRegistryClient registry, SchemaRegistrySerdeConfig config, SerdeErrors errors, Func<int, Schema, Task<TReader>> prepare, TimeProvider? time = null, string? format = null)
     {
+        _format = format;
         _registry = registry;
         _errors = errors;
         _prepare = prepare;
@@ -36,7 +39,7 @@ internal sealed class ReaderSchemas<TReader>
 
     private async Task<TReader> LoadAsync(int id)
     {
-        var schema = await _errors.CallAsync(() => _registry.GetSchemaAsync(id, null), $"fetching schema {id}", id).ConfigureAwait(false);
+        var schema = await _errors.CallAsync(() => _registry.GetSchemaAsync(id, _format), $"fetching schema {id}", id).ConfigureAwait(false);
         try
         {
             return await _prepare(id, schema).ConfigureAwait(false);

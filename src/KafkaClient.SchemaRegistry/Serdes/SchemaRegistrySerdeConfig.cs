@@ -18,7 +18,8 @@ namespace KafkaClient.SchemaRegistry.Serdes;
 /// </remarks>
 public abstract class SchemaRegistrySerdeConfig
 {
-    private static readonly string[] CommonKeys =
+    /// <summary>The keys every format reads.</summary>
+    private protected static readonly string[] CommonKeys =
     [
         "auto.register.schemas", "use.latest.version", "latest.compatibility.strict", "normalize.schemas", "use.schema.id",
         "subject.name.strategy", "schema.id.negative.cache.ms",

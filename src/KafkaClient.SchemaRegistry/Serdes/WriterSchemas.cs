@@ -6,8 +6,8 @@ namespace KafkaClient.SchemaRegistry.Serdes;
 /// <summary>The schema a serializer writes with for one subject, as the registry resolved it.</summary>
 /// <param name="Id">The schema id to frame with.</param>
 /// <param name="Subject">The subject.</param>
-/// <param name="SchemaString">The schema text written with: the serializer's own, or with <c>use.latest.version</c> the subject's latest.</param>
-internal sealed record WriterSchema(int Id, string Subject, string SchemaString);
+/// <param name="LatestSchema">With <c>use.latest.version</c>, the subject's latest schema text, written with; null when the serializer writes with its own schema.</param>
+internal sealed record WriterSchema(int Id, string Subject, string? LatestSchema);
 
 /// <summary>
 /// The registry side of every serializer: names the subject, then registers, looks up, takes the latest or the fixed
@@ -20,9 +20,11 @@ internal sealed class WriterSchemas<TWriter>
     private readonly ISchemaRegistryClient _registry;
     private readonly SchemaRegistrySerdeConfig _config;
     private readonly SerdeErrors _errors;
-    private readonly Schema _own;
+    private readonly Func<Task<Schema>> _ownFactory;
+    private readonly Lock _ownGate = new();
+    private Task<Schema>? _own;
     private readonly string _recordName;
-    private readonly Func<string, bool> _fitsLatest;
+    private readonly Func<RegisteredSchema, Task<bool>> _fitsLatest;
     private readonly Func<WriterSchema, Task<TWriter>> _prepare;
     private readonly RegistryCache<(string Topic, MessageComponentType Component), TWriter> _cache;
 
@@ -30,16 +32,16 @@ internal sealed class WriterSchemas<TWriter>
     /// <param name="registry">The registry client.</param>
     /// <param name="config">The serde's settings.</param>
     /// <param name="errors">The format's exceptions.</param>
-    /// <param name="own">The serializer's own schema, with its type and references.</param>
+    /// <param name="own">Makes the serializer's own schema, with its type and references (registering the references if need be); asked once, and again only after a failure.</param>
     /// <param name="recordName">The record's fully-qualified name, for the record subject name strategies.</param>
-    /// <param name="fitsLatest">With <c>use.latest.version</c> and <c>latest.compatibility.strict</c>: whether the own schema is compatible with the given latest schema text.</param>
+    /// <param name="fitsLatest">With <c>use.latest.version</c> and <c>latest.compatibility.strict</c>: whether the own schema is compatible with the subject's latest schema.</param>
     /// <param name="prepare">Prepares what the format needs to write with a resolved schema; throws the format's exceptions.</param>
-    public WriterSchemas(ISchemaRegistryClient registry, SchemaRegistrySerdeConfig config, SerdeErrors errors, Schema own, string recordName, Func<string, bool> fitsLatest, Func<WriterSchema, Task<TWriter>> prepare)
+    public WriterSchemas(ISchemaRegistryClient registry, SchemaRegistrySerdeConfig config, SerdeErrors errors, Func<Task<Schema>> own, string recordName, Func<RegisteredSchema, Task<bool>> fitsLatest, Func<WriterSchema, Task<TWriter>> prepare)
     {
         _registry = registry;
         _config = config;
         _errors = errors;
-        _own = own;
+        _ownFactory = own;
         _recordName = recordName;
         _fitsLatest = fitsLatest;
         _prepare = prepare;
@@ -50,6 +52,20 @@ internal sealed class WriterSchemas<TWriter>
     /// <param name="context">The topic and whether this is a key or a value.</param>
     /// <returns>The prepared writer.</returns>
     public Task<TWriter> GetAsync(SerializationContext context) => _cache.GetAsync((context.Topic, context.Component));
+
+    /// <summary>Gets the own schema, made once; a failed attempt is forgotten so the next value tries again.</summary>
+    private Task<Schema> OwnSchemaAsync()
+    {
+        lock (_ownGate)
+        {
+            if (_own is null || _own.IsFaulted || _own.IsCanceled)
+            {
+                _own = _ownFactory();
+            }
+
+            return _own;
+        }
+    }
 
     private async Task<TWriter> ResolveAsync(string subject)
     {
@@ -69,7 +85,7 @@ internal sealed class WriterSchemas<TWriter>
         var what = $"resolving the schema of subject \"{ErrorText.Safe(subject, 256)}\"";
         if (_config.UseSchemaId is { } fixedId)
         {
-            return new WriterSchema(fixedId, subject, _own.SchemaString);
+            return new WriterSchema(fixedId, subject, null);
         }
 
         if (_config.UseLatestVersion)
@@ -78,7 +94,7 @@ internal sealed class WriterSchemas<TWriter>
             bool fits;
             try
             {
-                fits = !_config.LatestCompatibilityStrict || _fitsLatest(latest.SchemaString);
+                fits = !_config.LatestCompatibilityStrict || await _fitsLatest(latest).ConfigureAwait(false);
             }
             catch (Exception ex) when (!_errors.IsOwn(ex))
             {
@@ -91,9 +107,10 @@ internal sealed class WriterSchemas<TWriter>
                 : throw _errors.UnsupportedSchema($"The serializer's schema is not compatible with the latest schema (version {latest.Version}, id {latest.Id}) of subject \"{ErrorText.Safe(subject, 256)}\".", null, latest.Id, subject);
         }
 
+        var own = await OwnSchemaAsync().ConfigureAwait(false);
         var id = _config.AutoRegisterSchemas
-            ? await _errors.CallAsync(() => _registry.RegisterSchemaAsync(subject, _own, _config.NormalizeSchemas), what, subject: subject).ConfigureAwait(false)
-            : await _errors.CallAsync(() => _registry.GetSchemaIdAsync(subject, _own, _config.NormalizeSchemas), what, subject: subject).ConfigureAwait(false);
-        return new WriterSchema(id, subject, _own.SchemaString);
+            ? await _errors.CallAsync(() => _registry.RegisterSchemaAsync(subject, own, _config.NormalizeSchemas), what, subject: subject).ConfigureAwait(false)
+            : await _errors.CallAsync(() => _registry.GetSchemaIdAsync(subject, own, _config.NormalizeSchemas), what, subject: subject).ConfigureAwait(false);
+        return new WriterSchema(id, subject, null);
     }
 }

@@ -134,7 +134,12 @@ public sealed class ProtobufDeserializer<T> : IAsyncDeserializer<T>
 
         return name == _fullName
             ? consumed
-            : throw new ProtobufSerdeException(ProtobufSerdeFailure.ReaderMismatch, $"The record is a {name} (schema {writer.Id}, path {MessageIndexes.Describe(path)}), not a {_fullName}.", null, writer.Id, topic: context.Topic);
+            : throw new ProtobufSerdeException(
+                ProtobufSerdeFailure.ReaderMismatch,
+                $"The record is a {name} (schema {writer.Id}, path {MessageIndexes.Describe(path)}), not a {_fullName}.{(_config.UseDeprecatedFormat ? string.Empty : " If it was written by confluent-kafka-python before 1.8.2, its path reads differently: set use.deprecated.format=true.")}",
+                null,
+                writer.Id,
+                topic: context.Topic);
     }
 
     private Task<Writer> PrepareAsync(int id, Schema schema)

@@ -1,51 +1,78 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
+using Change = KafkaClient.SchemaRegistry.Compatibility.Json.JsonSchemaChangeKind;
 
 namespace KafkaClient.SchemaRegistry.Compatibility.Json;
 
 /// <summary>Confluent Schema Registry's JSON Schema compatibility rules: which changes a reader of the new schema tolerates.</summary>
 /// <remarks>
-/// Differences are named and located as Confluent's registry names them (<c>"TYPE_CHANGED #/properties/foo"</c>).
+/// Differences are named and located as Confluent's registry names them (<c>"TYPE_CHANGED #/properties/foo"</c>): a
+/// <see cref="JsonSchemaChangeKind"/> by its <see cref="JsonSchemaChangeKinds.ToConfluentName">Confluent name</see> and a path.
 /// Content models follow Confluent: open (any extra property allowed), partially open (extra properties
 /// must match <c>additionalProperties</c> or <c>patternProperties</c> schemas) and closed. Stateless and thread-safe.
-/// Each pair of subschemas is compared once per comparison (shared <c>$ref</c>s are not compared again), and the
-/// work of one comparison is bounded: beyond <see cref="DefaultMaxWork"/> steps it throws
-/// <see cref="SchemaTooComplexException"/> instead of running for minutes.
+/// Each pair of subschemas is compared once per comparison (shared <c>$ref</c>s are not compared again, their
+/// differences are reported again wherever they are reached). Recursive <c>$ref</c>s are followed: a pair met again
+/// while it is still being compared is assumed compatible there, so its differences are reported once, at the first
+/// path that reaches it. The work of one comparison is bounded: beyond <see cref="DefaultMaxWork"/> steps, or pairs
+/// nested 500 deep, it throws <see cref="SchemaTooComplexException"/> instead of running for minutes or exhausting
+/// the stack.
 /// </remarks>
 public sealed class JsonSchemaDiff : ISchemaDiff
 {
     /// <summary>The changes that keep a schema backward compatible under the STRICT (default) policy. Read-only: not castable to a mutable set.</summary>
-    public static readonly IReadOnlySet<string> CompatibleChanges = new ReadOnlyKindSet(
+    public static readonly IReadOnlySet<JsonSchemaChangeKind> CompatibleChanges = new ReadOnlyKindSet(
     [
-        "ID_CHANGED", "DESCRIPTION_CHANGED", "TITLE_CHANGED", "DEFAULT_CHANGED", "SCHEMA_REMOVED", "TYPE_EXTENDED",
-        "MAX_LENGTH_INCREASED", "MAX_LENGTH_REMOVED", "MIN_LENGTH_DECREASED", "MIN_LENGTH_REMOVED", "PATTERN_REMOVED",
-        "MAXIMUM_INCREASED", "MAXIMUM_REMOVED", "MINIMUM_DECREASED", "MINIMUM_REMOVED",
-        "EXCLUSIVE_MAXIMUM_INCREASED", "EXCLUSIVE_MAXIMUM_REMOVED", "EXCLUSIVE_MINIMUM_DECREASED", "EXCLUSIVE_MINIMUM_REMOVED",
-        "MULTIPLE_OF_REDUCED", "MULTIPLE_OF_REMOVED",
-        "REQUIRED_ATTRIBUTE_WITH_DEFAULT_ADDED", "REQUIRED_ATTRIBUTE_REMOVED", "DEPENDENCY_ARRAY_NARROWED",
-        "DEPENDENCY_ARRAY_REMOVED", "DEPENDENCY_SCHEMA_REMOVED", "MAX_PROPERTIES_INCREASED", "MAX_PROPERTIES_REMOVED",
-        "MIN_PROPERTIES_DECREASED", "MIN_PROPERTIES_REMOVED", "ADDITIONAL_PROPERTIES_ADDED", "ADDITIONAL_PROPERTIES_EXTENDED",
-        "PROPERTY_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL", "REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_UNOPEN_CONTENT_MODEL",
-        "OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL", "PROPERTY_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL",
-        "PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL", "PROPERTY_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
-        "PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
-        "MAX_ITEMS_INCREASED", "MAX_ITEMS_REMOVED", "MIN_ITEMS_DECREASED", "MIN_ITEMS_REMOVED", "UNIQUE_ITEMS_REMOVED",
-        "MAX_CONTAINS_INCREASED", "MAX_CONTAINS_REMOVED", "MIN_CONTAINS_DECREASED", "MIN_CONTAINS_REMOVED",
-        "ADDITIONAL_ITEMS_ADDED", "ADDITIONAL_ITEMS_EXTENDED", "ITEM_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL",
-        "ITEM_ADDED_TO_CLOSED_CONTENT_MODEL", "ITEM_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL",
-        "ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL", "ITEM_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
-        "ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
-        "ENUM_ARRAY_EXTENDED", "COMBINED_TYPE_EXTENDED", "PRODUCT_TYPE_NARROWED", "SUM_TYPE_EXTENDED", "NOT_TYPE_NARROWED",
+        Change.IdChanged, Change.DescriptionChanged, Change.TitleChanged, Change.DefaultChanged, Change.SchemaRemoved, Change.TypeExtended,
+        Change.MaxLengthIncreased, Change.MaxLengthRemoved, Change.MinLengthDecreased, Change.MinLengthRemoved, Change.PatternRemoved,
+        Change.MaximumIncreased, Change.MaximumRemoved, Change.MinimumDecreased, Change.MinimumRemoved,
+        Change.ExclusiveMaximumIncreased, Change.ExclusiveMaximumRemoved, Change.ExclusiveMinimumDecreased, Change.ExclusiveMinimumRemoved,
+        Change.MultipleOfReduced, Change.MultipleOfRemoved,
+        Change.RequiredAttributeWithDefaultAdded, Change.RequiredAttributeRemoved, Change.DependencyArrayNarrowed,
+        Change.DependencyArrayRemoved, Change.DependencySchemaRemoved, Change.MaxPropertiesIncreased, Change.MaxPropertiesRemoved,
+        Change.MinPropertiesDecreased, Change.MinPropertiesRemoved, Change.AdditionalPropertiesAdded, Change.AdditionalPropertiesExtended,
+        Change.PropertyWithEmptySchemaAddedToOpenContentModel, Change.RequiredPropertyWithDefaultAddedToUnopenContentModel,
+        Change.OptionalPropertyAddedToUnopenContentModel, Change.PropertyWithFalseRemovedFromClosedContentModel,
+        Change.PropertyRemovedFromOpenContentModel, Change.PropertyAddedIsCoveredByPartiallyOpenContentModel,
+        Change.PropertyRemovedIsCoveredByPartiallyOpenContentModel,
+        Change.MaxItemsIncreased, Change.MaxItemsRemoved, Change.MinItemsDecreased, Change.MinItemsRemoved, Change.UniqueItemsRemoved,
+        Change.MaxContainsIncreased, Change.MaxContainsRemoved, Change.MinContainsDecreased, Change.MinContainsRemoved,
+        Change.AdditionalItemsAdded, Change.AdditionalItemsExtended, Change.ItemWithEmptySchemaAddedToOpenContentModel,
+        Change.ItemAddedToClosedContentModel, Change.ItemWithFalseRemovedFromClosedContentModel,
+        Change.ItemRemovedFromOpenContentModel, Change.ItemAddedIsCoveredByPartiallyOpenContentModel,
+        Change.ItemRemovedIsCoveredByPartiallyOpenContentModel,
+        Change.EnumArrayExtended, Change.CombinedTypeExtended, Change.ProductTypeNarrowed, Change.SumTypeExtended, Change.NotTypeNarrowed,
     ]);
 
     /// <summary>The changes that the LENIENT policy also accepts: it treats open content models as closed to unknown writers. Read-only: not castable to a mutable set.</summary>
-    public static readonly IReadOnlySet<string> LenientOnlyChanges = new ReadOnlyKindSet(
+    public static readonly IReadOnlySet<JsonSchemaChangeKind> LenientOnlyChanges = new ReadOnlyKindSet(
     [
-        "OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL", "REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_OPEN_CONTENT_MODEL",
-        "ADDITIONAL_PROPERTIES_REMOVED", "ADDITIONAL_PROPERTIES_NARROWED",
+        Change.OptionalPropertyAddedToOpenContentModel, Change.RequiredPropertyWithDefaultAddedToOpenContentModel,
+        Change.AdditionalPropertiesRemoved, Change.AdditionalPropertiesNarrowed,
     ]);
+
+    private static readonly LimitKinds MaxLengthLimit = new("maxLength", Change.MaxLengthAdded, Change.MaxLengthRemoved, Change.MaxLengthIncreased, Change.MaxLengthDecreased);
+    private static readonly LimitKinds MinLengthLimit = new("minLength", Change.MinLengthAdded, Change.MinLengthRemoved, Change.MinLengthIncreased, Change.MinLengthDecreased);
+    private static readonly LimitKinds MaximumLimit = new("maximum", Change.MaximumAdded, Change.MaximumRemoved, Change.MaximumIncreased, Change.MaximumDecreased);
+    private static readonly LimitKinds MinimumLimit = new("minimum", Change.MinimumAdded, Change.MinimumRemoved, Change.MinimumIncreased, Change.MinimumDecreased);
+    private static readonly LimitKinds ExclusiveMaximumLimit = new("exclusiveMaximum", Change.ExclusiveMaximumAdded, Change.ExclusiveMaximumRemoved, Change.ExclusiveMaximumIncreased, Change.ExclusiveMaximumDecreased);
+    private static readonly LimitKinds ExclusiveMinimumLimit = new("exclusiveMinimum", Change.ExclusiveMinimumAdded, Change.ExclusiveMinimumRemoved, Change.ExclusiveMinimumIncreased, Change.ExclusiveMinimumDecreased);
+    private static readonly LimitKinds MaxPropertiesLimit = new("maxProperties", Change.MaxPropertiesAdded, Change.MaxPropertiesRemoved, Change.MaxPropertiesIncreased, Change.MaxPropertiesDecreased);
+    private static readonly LimitKinds MinPropertiesLimit = new("minProperties", Change.MinPropertiesAdded, Change.MinPropertiesRemoved, Change.MinPropertiesIncreased, Change.MinPropertiesDecreased);
+    private static readonly LimitKinds MaxItemsLimit = new("maxItems", Change.MaxItemsAdded, Change.MaxItemsRemoved, Change.MaxItemsIncreased, Change.MaxItemsDecreased);
+    private static readonly LimitKinds MinItemsLimit = new("minItems", Change.MinItemsAdded, Change.MinItemsRemoved, Change.MinItemsIncreased, Change.MinItemsDecreased);
+    private static readonly LimitKinds MaxContainsLimit = new("maxContains", Change.MaxContainsAdded, Change.MaxContainsRemoved, Change.MaxContainsIncreased, Change.MaxContainsDecreased);
+    private static readonly LimitKinds MinContainsLimit = new("minContains", Change.MinContainsAdded, Change.MinContainsRemoved, Change.MinContainsIncreased, Change.MinContainsDecreased);
+
+    private static readonly AdditionalKinds AdditionalPropertiesKinds = new("additionalProperties", Change.AdditionalPropertiesAdded, Change.AdditionalPropertiesRemoved, Change.AdditionalPropertiesExtended, Change.AdditionalPropertiesNarrowed);
+    private static readonly AdditionalKinds AdditionalItemsKinds = new("additionalItems", Change.AdditionalItemsAdded, Change.AdditionalItemsRemoved, Change.AdditionalItemsExtended, Change.AdditionalItemsNarrowed);
 
     /// <summary>The most steps (subschema pairs compared plus differences recorded) one comparison may take.</summary>
     public const int DefaultMaxWork = 200_000;
+
+    // The deepest nesting of subschema pairs one comparison may reach (each level a pair still being compared): recursions
+    // of different lengths nest as deep as the product of their lengths. A bound that does not depend on the thread, below
+    // what a thread pool thread's 1.5 MB stack held in measurements; the stack itself is checked as well.
+    private const int MaxDepth = 500;
 
     private readonly bool _lenient;
     private readonly int _maxWork;
@@ -87,15 +114,18 @@ public sealed class JsonSchemaDiff : ISchemaDiff
 
     /// <inheritdoc/>
     /// <exception cref="FormatException">A schema is not valid JSON Schema.</exception>
-    /// <exception cref="SchemaTooComplexException">Comparing the schemas would take more than the bounded work.</exception>
+    /// <exception cref="SchemaTooComplexException">Comparing the schemas would take more than the bounded work, or nest subschemas too deep.</exception>
     public SchemaComparison Compare(string original, string update)
     {
         var context = new Context(_maxWork);
         Diff(context, JsonSchemaLoader.Load(original), JsonSchemaLoader.Load(update));
-        var changes = context.Differences.Select(d => $"{d.Type} #/{d.Path}").ToList();
-        var incompatible = context.Differences.Where(d => !CompatibleChanges.Contains(d.Type) && !(_lenient && LenientOnlyChanges.Contains(d.Type))).Select(d => $"{d.Type} #/{d.Path}").ToList();
+        var changes = context.Differences.Select(Describe).ToList();
+        var incompatible = context.Differences.Where(d => !CompatibleChanges.Contains(d.Kind) && !(_lenient && LenientOnlyChanges.Contains(d.Kind))).Select(Describe).ToList();
         return new SchemaComparison(changes, incompatible);
     }
+
+    /// <summary>The text of a difference, as the registry reports it: <c>"TYPE_CHANGED #/properties/foo"</c>.</summary>
+    private static string Describe((Change Kind, string Path) difference) => $"{difference.Kind.ToConfluentName()} #/{difference.Path}";
 
     private static void Diff(Context ctx, JsonSchemaNode? original, JsonSchemaNode? update)
     {
@@ -106,46 +136,22 @@ public sealed class JsonSchemaDiff : ISchemaDiff
 
         if (original is null)
         {
-            ctx.Add("SCHEMA_ADDED");
+            ctx.Add(Change.SchemaAdded);
             return;
         }
 
         if (update is null)
         {
-            ctx.Add("SCHEMA_REMOVED");
+            ctx.Add(Change.SchemaRemoved);
             return;
         }
 
-        // The differences of a pair depend on the pair only (their locations are relative to it): each pair is
-        // compared once and its differences replayed wherever it occurs again, so that subschemas shared through
-        // $ref cost no more than once each.
         ctx.Charge(1);
-        if (ctx.TryReplay(original, update))
-        {
-            return;
-        }
-
-        if (!ctx.Enter(original, update))
-        {
-            return; // already comparing this pair further up: a recursive schema
-        }
-
-        var pair = ctx.Fresh();
-        try
-        {
-            DiffPair(pair, original, update);
-        }
-        finally
-        {
-            ctx.Exit(original, update);
-        }
-
-        ctx.Remember(original, update, pair);
+        ctx.Compare(original, update);
     }
 
     private static void DiffPair(Context ctx, JsonSchemaNode original, JsonSchemaNode update)
     {
-
         if (original.Kind != SchemaKind.Combined && update.Kind == SchemaKind.Combined)
         {
             if (update.Subschemas.Count == 1)
@@ -167,7 +173,7 @@ public sealed class JsonSchemaDiff : ISchemaDiff
                     if (sub.IsCompatible)
                     {
                         ctx.AddAll(sub);
-                        ctx.Add("SUM_TYPE_EXTENDED");
+                        ctx.Add(Change.SumTypeExtended);
                         return;
                     }
                 }
@@ -194,7 +200,7 @@ public sealed class JsonSchemaDiff : ISchemaDiff
         {
             if (original.Kind != SchemaKind.False && update.Kind != SchemaKind.Empty)
             {
-                ctx.Add("TYPE_CHANGED");
+                ctx.Add(Change.TypeChanged);
             }
 
             return;
@@ -207,32 +213,32 @@ public sealed class JsonSchemaDiff : ISchemaDiff
     {
         if (original.Id != update.Id)
         {
-            ctx.Add("ID_CHANGED");
+            ctx.Add(Change.IdChanged);
         }
 
         if (original.Title != update.Title)
         {
-            ctx.Add("TITLE_CHANGED");
+            ctx.Add(Change.TitleChanged);
         }
 
         if (original.Description != update.Description)
         {
-            ctx.Add("DESCRIPTION_CHANGED");
+            ctx.Add(Change.DescriptionChanged);
         }
 
         if (original.HasDefault != update.HasDefault || !JsonNode.DeepEquals(original.Default, update.Default))
         {
-            ctx.Add("DEFAULT_CHANGED");
+            ctx.Add(Change.DefaultChanged);
         }
 
         switch (original.Kind)
         {
             case SchemaKind.String:
-                Limit(ctx, "maxLength", "MAX_LENGTH", original.MaxLength, update.MaxLength);
-                Limit(ctx, "minLength", "MIN_LENGTH", original.MinLength, update.MinLength);
+                Limit(ctx, MaxLengthLimit, original.MaxLength, update.MaxLength);
+                Limit(ctx, MinLengthLimit, original.MinLength, update.MinLength);
                 if (original.Pattern != update.Pattern)
                 {
-                    ctx.Add("pattern", original.Pattern is null ? "PATTERN_ADDED" : update.Pattern is null ? "PATTERN_REMOVED" : "PATTERN_CHANGED");
+                    ctx.Add("pattern", original.Pattern is null ? Change.PatternAdded : update.Pattern is null ? Change.PatternRemoved : Change.PatternChanged);
                 }
 
                 break;
@@ -246,7 +252,7 @@ public sealed class JsonSchemaDiff : ISchemaDiff
                 // Confluent treats const as a one-value enum.
                 if (!JsonNode.DeepEquals(original.ConstValue, update.ConstValue))
                 {
-                    ctx.Add("const", "ENUM_ARRAY_CHANGED");
+                    ctx.Add("const", Change.EnumArrayChanged);
                 }
 
                 break;
@@ -265,7 +271,7 @@ public sealed class JsonSchemaDiff : ISchemaDiff
         }
     }
 
-    private static void Limit<T>(Context ctx, string keyword, string name, T? original, T? update)
+    private static void Limit<T>(Context ctx, LimitKinds kinds, T? original, T? update)
         where T : struct, IComparable<T>
     {
         if (original is null && update is null)
@@ -275,55 +281,55 @@ public sealed class JsonSchemaDiff : ISchemaDiff
 
         if (original is null)
         {
-            ctx.Add(keyword, name + "_ADDED");
+            ctx.Add(kinds.Keyword, kinds.Added);
         }
         else if (update is null)
         {
-            ctx.Add(keyword, name + "_REMOVED");
+            ctx.Add(kinds.Keyword, kinds.Removed);
         }
         else if (original.Value.CompareTo(update.Value) < 0)
         {
-            ctx.Add(keyword, name + "_INCREASED");
+            ctx.Add(kinds.Keyword, kinds.Increased);
         }
         else if (original.Value.CompareTo(update.Value) > 0)
         {
-            ctx.Add(keyword, name + "_DECREASED");
+            ctx.Add(kinds.Keyword, kinds.Decreased);
         }
     }
 
     private static void NumberDiff(Context ctx, JsonSchemaNode original, JsonSchemaNode update)
     {
-        Limit(ctx, "maximum", "MAXIMUM", original.Maximum, update.Maximum);
-        Limit(ctx, "minimum", "MINIMUM", original.Minimum, update.Minimum);
-        Limit(ctx, "exclusiveMaximum", "EXCLUSIVE_MAXIMUM", original.ExclusiveMaximum, update.ExclusiveMaximum);
-        Limit(ctx, "exclusiveMinimum", "EXCLUSIVE_MINIMUM", original.ExclusiveMinimum, update.ExclusiveMinimum);
+        Limit(ctx, MaximumLimit, original.Maximum, update.Maximum);
+        Limit(ctx, MinimumLimit, original.Minimum, update.Minimum);
+        Limit(ctx, ExclusiveMaximumLimit, original.ExclusiveMaximum, update.ExclusiveMaximum);
+        Limit(ctx, ExclusiveMinimumLimit, original.ExclusiveMinimum, update.ExclusiveMinimum);
         if (original.MultipleOf != update.MultipleOf)
         {
             if (original.MultipleOf is null)
             {
-                ctx.Add("multipleOf", "MULTIPLE_OF_ADDED");
+                ctx.Add("multipleOf", Change.MultipleOfAdded);
             }
             else if (update.MultipleOf is null)
             {
-                ctx.Add("multipleOf", "MULTIPLE_OF_REMOVED");
+                ctx.Add("multipleOf", Change.MultipleOfRemoved);
             }
             else if (original.MultipleOf.Value % update.MultipleOf.Value == 0)
             {
-                ctx.Add("multipleOf", "MULTIPLE_OF_REDUCED");
+                ctx.Add("multipleOf", Change.MultipleOfReduced);
             }
             else if (update.MultipleOf.Value % original.MultipleOf.Value == 0)
             {
-                ctx.Add("multipleOf", "MULTIPLE_OF_EXPANDED");
+                ctx.Add("multipleOf", Change.MultipleOfExpanded);
             }
             else
             {
-                ctx.Add("multipleOf", "MULTIPLE_OF_CHANGED");
+                ctx.Add("multipleOf", Change.MultipleOfChanged);
             }
         }
 
         if (original.RequiresInteger != update.RequiresInteger)
         {
-            ctx.Add(original.RequiresInteger ? "TYPE_EXTENDED" : "TYPE_NARROWED");
+            ctx.Add(original.RequiresInteger ? Change.TypeExtended : Change.TypeNarrowed);
         }
     }
 
@@ -334,15 +340,15 @@ public sealed class JsonSchemaDiff : ISchemaDiff
         var removed = original.EnumValues.Any(v => !Contains(update.EnumValues, v));
         if (added && removed)
         {
-            ctx.Add("enum", "ENUM_ARRAY_CHANGED");
+            ctx.Add("enum", Change.EnumArrayChanged);
         }
         else if (added)
         {
-            ctx.Add("enum", "ENUM_ARRAY_EXTENDED");
+            ctx.Add("enum", Change.EnumArrayExtended);
         }
         else if (removed)
         {
-            ctx.Add("enum", "ENUM_ARRAY_NARROWED");
+            ctx.Add("enum", Change.EnumArrayNarrowed);
         }
     }
 
@@ -353,11 +359,11 @@ public sealed class JsonSchemaDiff : ISchemaDiff
         Diff(sub, update.NotSchema, original.NotSchema);
         if (!sub.IsCompatible)
         {
-            ctx.Add("NOT_TYPE_EXTENDED");
+            ctx.Add(Change.NotTypeExtended);
         }
         else if (sub.Differences.Count > 0)
         {
-            ctx.Add("NOT_TYPE_NARROWED");
+            ctx.Add(Change.NotTypeNarrowed);
         }
 
         ctx.Pop();
@@ -378,20 +384,20 @@ public sealed class JsonSchemaDiff : ISchemaDiff
             };
             if (!extended)
             {
-                ctx.Add("COMBINED_TYPE_CHANGED");
+                ctx.Add(Change.CombinedTypeChanged);
                 return;
             }
 
-            ctx.Add("COMBINED_TYPE_EXTENDED");
+            ctx.Add(Change.CombinedTypeExtended);
         }
 
         if (originalCount < updateCount)
         {
-            ctx.Add(update.Criterion == "allOf" ? "PRODUCT_TYPE_EXTENDED" : "SUM_TYPE_EXTENDED");
+            ctx.Add(update.Criterion == "allOf" ? Change.ProductTypeExtended : Change.SumTypeExtended);
         }
         else if (originalCount > updateCount)
         {
-            ctx.Add(original.Criterion == "allOf" ? "PRODUCT_TYPE_NARROWED" : "SUM_TYPE_NARROWED");
+            ctx.Add(original.Criterion == "allOf" ? Change.ProductTypeNarrowed : Change.SumTypeNarrowed);
         }
 
         // Pair each subschema with a compatible counterpart (maximum bipartite matching).
@@ -420,7 +426,7 @@ public sealed class JsonSchemaDiff : ISchemaDiff
 
         if (matches < Math.Min(originalCount, updateCount))
         {
-            ctx.Add("COMBINED_TYPE_SUBSCHEMAS_CHANGED");
+            ctx.Add(Change.CombinedTypeSubschemasChanged);
             return;
         }
 
@@ -467,11 +473,11 @@ public sealed class JsonSchemaDiff : ISchemaDiff
             var isRequired = update.Required.Contains(name);
             if (wasRequired && !isRequired)
             {
-                ctx.Add(name, "REQUIRED_ATTRIBUTE_REMOVED");
+                ctx.Add(name, Change.RequiredAttributeRemoved);
             }
             else if (!wasRequired && isRequired)
             {
-                ctx.Add(name, update.Properties[name].HasDefault ? "REQUIRED_ATTRIBUTE_WITH_DEFAULT_ADDED" : "REQUIRED_ATTRIBUTE_ADDED");
+                ctx.Add(name, update.Properties[name].HasDefault ? Change.RequiredAttributeWithDefaultAdded : Change.RequiredAttributeAdded);
             }
         }
 
@@ -487,18 +493,18 @@ public sealed class JsonSchemaDiff : ISchemaDiff
             {
                 if (IsOpen(update))
                 {
-                    ctx.Add("PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL");
+                    ctx.Add(Change.PropertyRemovedFromOpenContentModel);
                 }
                 else if (PartialSchema(update, name) is { } partial)
                 {
                     var sub = ctx.Sub();
                     Diff(sub, before, partial);
                     ctx.AddAll(sub);
-                    ctx.Add(sub.IsCompatible ? "PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL" : "PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL");
+                    ctx.Add(sub.IsCompatible ? Change.PropertyRemovedIsCoveredByPartiallyOpenContentModel : Change.PropertyRemovedNotCoveredByPartiallyOpenContentModel);
                 }
                 else
                 {
-                    ctx.Add(before!.Kind == SchemaKind.False ? "PROPERTY_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL" : "PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL");
+                    ctx.Add(before!.Kind == SchemaKind.False ? Change.PropertyWithFalseRemovedFromClosedContentModel : Change.PropertyRemovedFromClosedContentModel);
                 }
             }
             else if (before is null)
@@ -506,9 +512,9 @@ public sealed class JsonSchemaDiff : ISchemaDiff
                 if (IsOpen(original))
                 {
                     ctx.Add(after.Kind == SchemaKind.Empty
-                        ? "PROPERTY_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL"
-                        : !update.Required.Contains(name) ? "OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL"
-                        : after.HasDefault ? "REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_OPEN_CONTENT_MODEL" : "REQUIRED_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL");
+                        ? Change.PropertyWithEmptySchemaAddedToOpenContentModel
+                        : !update.Required.Contains(name) ? Change.OptionalPropertyAddedToOpenContentModel
+                        : after.HasDefault ? Change.RequiredPropertyWithDefaultAddedToOpenContentModel : Change.RequiredPropertyAddedToOpenContentModel);
                 }
                 else
                 {
@@ -517,12 +523,12 @@ public sealed class JsonSchemaDiff : ISchemaDiff
                         var sub = ctx.Sub();
                         Diff(sub, partial, after);
                         ctx.AddAll(sub);
-                        ctx.Add(sub.IsCompatible ? "PROPERTY_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL" : "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL");
+                        ctx.Add(sub.IsCompatible ? Change.PropertyAddedIsCoveredByPartiallyOpenContentModel : Change.PropertyAddedNotCoveredByPartiallyOpenContentModel);
                     }
 
                     ctx.Add(update.Required.Contains(name)
-                        ? after.HasDefault ? "REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_UNOPEN_CONTENT_MODEL" : "REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL"
-                        : "OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL");
+                        ? after.HasDefault ? Change.RequiredPropertyWithDefaultAddedToUnopenContentModel : Change.RequiredPropertyAddedToUnopenContentModel
+                        : Change.OptionalPropertyAddedToUnopenContentModel);
                 }
             }
             else
@@ -542,15 +548,15 @@ public sealed class JsonSchemaDiff : ISchemaDiff
             var after = update.PropertyDependencies.GetValueOrDefault(name);
             if (after is null)
             {
-                ctx.Add(name, "DEPENDENCY_ARRAY_REMOVED");
+                ctx.Add(name, Change.DependencyArrayRemoved);
             }
             else if (before is null)
             {
-                ctx.Add(name, "DEPENDENCY_ARRAY_ADDED");
+                ctx.Add(name, Change.DependencyArrayAdded);
             }
             else if (!before.SetEquals(after))
             {
-                ctx.Add(name, after.IsSupersetOf(before) ? "DEPENDENCY_ARRAY_EXTENDED" : before.IsSupersetOf(after) ? "DEPENDENCY_ARRAY_NARROWED" : "DEPENDENCY_ARRAY_CHANGED");
+                ctx.Add(name, after.IsSupersetOf(before) ? Change.DependencyArrayExtended : before.IsSupersetOf(after) ? Change.DependencyArrayNarrowed : Change.DependencyArrayChanged);
             }
         }
 
@@ -560,11 +566,11 @@ public sealed class JsonSchemaDiff : ISchemaDiff
             var after = update.SchemaDependencies.GetValueOrDefault(name);
             if (after is null)
             {
-                ctx.Add(name, "DEPENDENCY_SCHEMA_REMOVED");
+                ctx.Add(name, Change.DependencySchemaRemoved);
             }
             else if (before is null)
             {
-                ctx.Add(name, "DEPENDENCY_SCHEMA_ADDED");
+                ctx.Add(name, Change.DependencySchemaAdded);
             }
             else
             {
@@ -576,27 +582,27 @@ public sealed class JsonSchemaDiff : ISchemaDiff
 
         ctx.Pop();
 
-        AdditionalDiff(ctx, "additionalProperties", "ADDITIONAL_PROPERTIES", (original.PermitsAdditionalProperties, original.AdditionalPropertiesSchema), (update.PermitsAdditionalProperties, update.AdditionalPropertiesSchema));
+        AdditionalDiff(ctx, AdditionalPropertiesKinds, (original.PermitsAdditionalProperties, original.AdditionalPropertiesSchema), (update.PermitsAdditionalProperties, update.AdditionalPropertiesSchema));
 
-        Limit(ctx, "maxProperties", "MAX_PROPERTIES", original.MaxProperties, update.MaxProperties);
-        Limit(ctx, "minProperties", "MIN_PROPERTIES", original.MinProperties, update.MinProperties);
+        Limit(ctx, MaxPropertiesLimit, original.MaxProperties, update.MaxProperties);
+        Limit(ctx, MinPropertiesLimit, original.MinProperties, update.MinProperties);
     }
 
     /// <summary>Compares what a content model allows beyond its declared properties or items.</summary>
-    private static void AdditionalDiff(Context ctx, string keyword, string name, (bool Permits, JsonSchemaNode? Schema) original, (bool Permits, JsonSchemaNode? Schema) update)
+    private static void AdditionalDiff(Context ctx, AdditionalKinds kinds, (bool Permits, JsonSchemaNode? Schema) original, (bool Permits, JsonSchemaNode? Schema) update)
     {
-        ctx.Push(keyword);
+        ctx.Push(kinds.Keyword);
         if (original.Permits != update.Permits)
         {
-            ctx.Add(name + (update.Permits ? "_ADDED" : "_REMOVED"));
+            ctx.Add(update.Permits ? kinds.Added : kinds.Removed);
         }
         else if (original.Schema is null && update.Schema is not null)
         {
-            ctx.Add(name + "_NARROWED");
+            ctx.Add(kinds.Narrowed);
         }
         else if (original.Schema is not null && update.Schema is null)
         {
-            ctx.Add(name + "_EXTENDED");
+            ctx.Add(kinds.Extended);
         }
         else
         {
@@ -610,16 +616,16 @@ public sealed class JsonSchemaDiff : ISchemaDiff
 
     private static void ArrayDiff(Context ctx, JsonSchemaNode original, JsonSchemaNode update)
     {
-        Limit(ctx, "maxItems", "MAX_ITEMS", original.MaxItems, update.MaxItems);
-        Limit(ctx, "minItems", "MIN_ITEMS", original.MinItems, update.MinItems);
-        Limit(ctx, "maxContains", "MAX_CONTAINS", original.MaxContains, update.MaxContains);
-        Limit(ctx, "minContains", "MIN_CONTAINS", original.MinContains, update.MinContains);
+        Limit(ctx, MaxItemsLimit, original.MaxItems, update.MaxItems);
+        Limit(ctx, MinItemsLimit, original.MinItems, update.MinItems);
+        Limit(ctx, MaxContainsLimit, original.MaxContains, update.MaxContains);
+        Limit(ctx, MinContainsLimit, original.MinContains, update.MinContains);
         if (original.UniqueItems != update.UniqueItems)
         {
-            ctx.Add("uniqueItems", update.UniqueItems ? "UNIQUE_ITEMS_ADDED" : "UNIQUE_ITEMS_REMOVED");
+            ctx.Add("uniqueItems", update.UniqueItems ? Change.UniqueItemsAdded : Change.UniqueItemsRemoved);
         }
 
-        AdditionalDiff(ctx, "additionalItems", "ADDITIONAL_ITEMS", (original.PermitsAdditionalItems, original.AdditionalItemsSchema), (update.PermitsAdditionalItems, update.AdditionalItemsSchema));
+        AdditionalDiff(ctx, AdditionalItemsKinds, (original.PermitsAdditionalItems, original.AdditionalItemsSchema), (update.PermitsAdditionalItems, update.AdditionalItemsSchema));
 
         ctx.Push("items");
         Diff(ctx, original.AllItems, update.AllItems);
@@ -634,36 +640,36 @@ public sealed class JsonSchemaDiff : ISchemaDiff
             {
                 if (IsOpenItems(update))
                 {
-                    ctx.Add("ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL");
+                    ctx.Add(Change.ItemRemovedFromOpenContentModel);
                 }
                 else if (update.AdditionalItemsSchema is { } partial)
                 {
                     var sub = ctx.Sub();
                     Diff(sub, o, partial);
                     ctx.AddAll(sub);
-                    ctx.Add(sub.IsCompatible ? "ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL" : "ITEM_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL");
+                    ctx.Add(sub.IsCompatible ? Change.ItemRemovedIsCoveredByPartiallyOpenContentModel : Change.ItemRemovedNotCoveredByPartiallyOpenContentModel);
                 }
                 else
                 {
-                    ctx.Add(o!.Kind == SchemaKind.False ? "ITEM_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL" : "ITEM_REMOVED_FROM_CLOSED_CONTENT_MODEL");
+                    ctx.Add(o!.Kind == SchemaKind.False ? Change.ItemWithFalseRemovedFromClosedContentModel : Change.ItemRemovedFromClosedContentModel);
                 }
             }
             else if (o is null)
             {
                 if (IsOpenItems(original))
                 {
-                    ctx.Add(u.Kind == SchemaKind.Empty ? "ITEM_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL" : "ITEM_ADDED_TO_OPEN_CONTENT_MODEL");
+                    ctx.Add(u.Kind == SchemaKind.Empty ? Change.ItemWithEmptySchemaAddedToOpenContentModel : Change.ItemAddedToOpenContentModel);
                 }
                 else if (original.AdditionalItemsSchema is { } partial)
                 {
                     var sub = ctx.Sub();
                     Diff(sub, partial, u);
                     ctx.AddAll(sub);
-                    ctx.Add(sub.IsCompatible ? "ITEM_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL" : "ITEM_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL");
+                    ctx.Add(sub.IsCompatible ? Change.ItemAddedIsCoveredByPartiallyOpenContentModel : Change.ItemAddedNotCoveredByPartiallyOpenContentModel);
                 }
                 else
                 {
-                    ctx.Add("ITEM_ADDED_TO_CLOSED_CONTENT_MODEL");
+                    ctx.Add(Change.ItemAddedToClosedContentModel);
                 }
             }
             else
@@ -677,6 +683,26 @@ public sealed class JsonSchemaDiff : ISchemaDiff
         ctx.Pop();
     }
 
+    /// <summary>The kinds of a bounded keyword: <c>maxLength</c>, <c>minimum</c>, ...</summary>
+    private sealed record LimitKinds(string Keyword, Change Added, Change Removed, Change Increased, Change Decreased);
+
+    /// <summary>The kinds of what a content model allows beyond its declared properties or items.</summary>
+    private sealed record AdditionalKinds(string Keyword, Change Added, Change Removed, Change Extended, Change Narrowed);
+
+    /// <summary>Where differences are collected, at a path; all the contexts of one comparison share its memo, its stack and its work bound.</summary>
+    /// <remarks>
+    /// Pairs of subschemas are memoised: the differences of a pair depend on the pair only (their paths are relative
+    /// to it), so a pair is compared once and its differences replayed, under the current path, wherever it is reached
+    /// again. A pair reached again while it is still being compared (a recursive <c>$ref</c>) is assumed compatible,
+    /// co-inductively: the comparison under way reports its differences, at the first path that reached it. Every
+    /// rule is monotone (a subschema that is more compatible never makes its parent less compatible), so a pair
+    /// found incompatible under that assumption is incompatible; but a pair found compatible only because of it is
+    /// provisional until the pair assumed completes. If that one turns out compatible the assumption held and the
+    /// provisional results stand; if not, they are forgotten (they will be compared again, against its now known
+    /// result, where they are reached next). Each pair on the stack is a <see cref="Frame"/>; as in Tarjan's strongly
+    /// connected components, a frame knows the lowest frame its result assumed, and only a frame that assumed
+    /// nothing below itself settles the provisional results computed while it ran.
+    /// </remarks>
     private sealed class Context
     {
         private readonly List<string> _path;
@@ -694,20 +720,59 @@ public sealed class JsonSchemaDiff : ISchemaDiff
         }
 
         /// <summary>Gets the differences found, each located by a path relative to the root of this comparison (no leading <c>#/</c>).</summary>
-        public List<(string Type, string Path)> Differences { get; } = [];
+        public List<(Change Kind, string Path)> Differences { get; } = [];
 
-        public bool IsCompatible => Differences.All(d => CompatibleChanges.Contains(d.Type));
+        public bool IsCompatible => Differences.All(d => CompatibleChanges.Contains(d.Kind));
 
         public Context Sub() => new([.. _path], _shared);
 
         public Context Sub(string criterion, int index) => new([.. _path, criterion, index.ToString(System.Globalization.CultureInfo.InvariantCulture)], _shared);
 
-        /// <summary>Gets a context at the root, sharing the memo and the work bound, for a pair compared on its own.</summary>
-        public Context Fresh() => new([], _shared);
+        /// <summary>Compares a pair here: replays what is known of it, or compares it at a fresh root and remembers the result.</summary>
+        public void Compare(JsonSchemaNode original, JsonSchemaNode update)
+        {
+            var shared = _shared;
+            var key = (original, update);
+            if (shared.Memo.TryGetValue(key, out var known))
+            {
+                if (known.Assumes is { } assumed)
+                {
+                    shared.Top.Assume(assumed.Settled());
+                }
 
-        public bool Enter(JsonSchemaNode original, JsonSchemaNode update) => _shared.InProgress.Add((original, update));
+                Replay(known.Differences);
+                return;
+            }
 
-        public void Exit(JsonSchemaNode original, JsonSchemaNode update) => _shared.InProgress.Remove((original, update));
+            if (shared.InProgress.TryGetValue(key, out var running))
+            {
+                shared.Top.Assume(running); // a recursion: assumed compatible here
+                return;
+            }
+
+            if (shared.Stack.Count >= MaxDepth || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
+            {
+                throw new SchemaTooComplexException(
+                    $"The schemas are too complex to check for compatibility: comparing them nests subschemas more than {shared.Stack.Count} deep (recursive references of different lengths nest as deep as the product of their lengths).");
+            }
+
+            var frame = new Frame(shared.Stack.Count, shared.Provisional.Count);
+            shared.Stack.Add(frame);
+            shared.InProgress.Add(key, frame);
+            var pair = new Context([], shared);
+            try
+            {
+                DiffPair(pair, original, update);
+            }
+            finally
+            {
+                shared.Stack.RemoveAt(shared.Stack.Count - 1);
+                shared.InProgress.Remove(key);
+            }
+
+            shared.Complete(key, frame, pair.Differences, pair.IsCompatible);
+            Replay(pair.Differences);
+        }
 
         public void Charge(int steps)
         {
@@ -719,37 +784,20 @@ public sealed class JsonSchemaDiff : ISchemaDiff
             }
         }
 
-        public void Remember(JsonSchemaNode original, JsonSchemaNode update, Context pair)
-        {
-            _shared.Memo[(original, update)] = pair.Differences;
-            Replay(pair.Differences);
-        }
-
-        public bool TryReplay(JsonSchemaNode original, JsonSchemaNode update)
-        {
-            if (!_shared.Memo.TryGetValue((original, update), out var differences))
-            {
-                return false;
-            }
-
-            Replay(differences);
-            return true;
-        }
-
         public void Push(string segment) => _path.Add(segment);
 
         public void Pop() => _path.RemoveAt(_path.Count - 1);
 
-        public void Add(string type)
+        public void Add(Change kind)
         {
             Charge(1);
-            Differences.Add((type, string.Join('/', _path)));
+            Differences.Add((kind, string.Join('/', _path)));
         }
 
-        public void Add(string segment, string type)
+        public void Add(string segment, Change kind)
         {
             Push(segment);
-            Add(type);
+            Add(kind);
             Pop();
         }
 
@@ -759,7 +807,7 @@ public sealed class JsonSchemaDiff : ISchemaDiff
             Differences.AddRange(sub.Differences);
         }
 
-        private void Replay(List<(string Type, string Path)> relative)
+        private void Replay(List<(Change Kind, string Path)> relative)
         {
             if (relative.Count == 0)
             {
@@ -768,11 +816,55 @@ public sealed class JsonSchemaDiff : ISchemaDiff
 
             Charge(relative.Count);
             var prefix = string.Join('/', _path);
-            foreach (var (type, path) in relative)
+            foreach (var (kind, path) in relative)
             {
-                Differences.Add((type, prefix.Length == 0 ? path : path.Length == 0 ? prefix : prefix + "/" + path));
+                Differences.Add((kind, prefix.Length == 0 ? path : path.Length == 0 ? prefix : prefix + "/" + path));
             }
         }
+
+        /// <summary>A pair being compared, at a depth of the stack.</summary>
+        private sealed class Frame(int depth, int firstProvisional)
+        {
+            public int Depth { get; } = depth;
+
+            /// <summary>Gets the index, in <see cref="Shared.Provisional"/>, of the first result computed while this frame ran.</summary>
+            public int FirstProvisional { get; } = firstProvisional;
+
+            /// <summary>Gets the lowest frame (this one or one below) whose pair this one's result assumed compatible; null if none.</summary>
+            public Frame? Lowest { get; private set; }
+
+            /// <summary>Gets, once this frame has completed with a provisional result, the frame that result assumed.</summary>
+            public Frame? SettledBy { get; set; }
+
+            public void Assume(Frame frame)
+            {
+                if (Lowest is null || frame.Depth < Lowest.Depth)
+                {
+                    Lowest = frame;
+                }
+            }
+
+            /// <summary>Gets the frame still running that decides a result which assumed this one.</summary>
+            public Frame Settled()
+            {
+                var frame = this;
+                while (frame.SettledBy is { } next)
+                {
+                    frame = next;
+                }
+
+                // Path compression: the frames passed settle by that one too.
+                for (var passed = this; passed.SettledBy is { } next && next != frame; passed = next)
+                {
+                    passed.SettledBy = frame;
+                }
+
+                return frame;
+            }
+        }
+
+        /// <summary>What is known of a pair: its differences and, while provisional, the frame whose compatibility they assume.</summary>
+        private sealed record Known(List<(Change Kind, string Path)> Differences, Frame? Assumes);
 
         private sealed class Shared(int maxWork)
         {
@@ -780,9 +872,64 @@ public sealed class JsonSchemaDiff : ISchemaDiff
 
             public long Work { get; set; }
 
-            public HashSet<(JsonSchemaNode, JsonSchemaNode)> InProgress { get; } = [];
+            public List<Frame> Stack { get; } = [];
 
-            public Dictionary<(JsonSchemaNode, JsonSchemaNode), List<(string Type, string Path)>> Memo { get; } = [];
+            public Frame Top => Stack[^1];
+
+            public Dictionary<(JsonSchemaNode, JsonSchemaNode), Frame> InProgress { get; } = [];
+
+            public Dictionary<(JsonSchemaNode, JsonSchemaNode), Known> Memo { get; } = [];
+
+            /// <summary>Gets the pairs whose memoised (compatible) result is provisional, in the order they completed.</summary>
+            public List<(JsonSchemaNode, JsonSchemaNode)> Provisional { get; } = [];
+
+            public void Complete((JsonSchemaNode, JsonSchemaNode) key, Frame frame, List<(Change Kind, string Path)> differences, bool compatible)
+            {
+                if (!compatible)
+                {
+                    // Incompatible even with its recursions assumed compatible: incompatible, whatever the pairs it
+                    // assumed turn out to be. The results computed meanwhile that assumed it compatible are wrong:
+                    // forget them all (those that assumed only pairs further up are merely compared again).
+                    Settle(frame.FirstProvisional, stands: false);
+                    Memo[key] = new Known(differences, null);
+                    return;
+                }
+
+                var lowest = frame.Lowest?.Settled();
+                if (lowest is not null && lowest.Depth < frame.Depth)
+                {
+                    // Compatible if the pair further up that it assumed is: that one decides, for this result and for
+                    // those computed meanwhile.
+                    frame.SettledBy = lowest;
+                    Memo[key] = new Known(differences, lowest);
+                    Provisional.Add(key);
+                    Top.Assume(lowest);
+                    return;
+                }
+
+                // It assumed at most itself, and is compatible: the assumption held, what was computed meanwhile stands.
+                Settle(frame.FirstProvisional, stands: true);
+                Memo[key] = new Known(differences, null);
+            }
+
+            /// <summary>Settles the provisional results from an index on: they stand (final now), or are forgotten.</summary>
+            private void Settle(int first, bool stands)
+            {
+                for (var i = first; i < Provisional.Count; i++)
+                {
+                    var pending = Provisional[i];
+                    if (stands)
+                    {
+                        Memo[pending] = Memo[pending] with { Assumes = null };
+                    }
+                    else
+                    {
+                        Memo.Remove(pending);
+                    }
+                }
+
+                Provisional.RemoveRange(first, Provisional.Count - first);
+            }
         }
     }
 }

@@ -1,11 +1,16 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
 namespace KafkaClient.SchemaRegistry.Compatibility.Json;
 
-/// <summary>Loads JSON Schema text (drafts 4 to 2020-12) into <see cref="JsonSchemaNode"/> trees, resolving local references.</summary>
+/// <summary>Loads JSON Schema text (drafts 4 to 2020-12) into <see cref="JsonSchemaNode"/> graphs, resolving local references.</summary>
+/// <remarks>
+/// Each reference target is loaded once and shared by every reference to it; a recursive reference points back to
+/// the node of its target, so a recursive schema is a graph with cycles (the root is the target of <c>#</c>).
+/// </remarks>
 internal sealed class JsonSchemaLoader
 {
     private static readonly string[] ObjectKeywords = ["properties", "required", "additionalProperties", "patternProperties", "dependencies", "dependentRequired", "dependentSchemas", "minProperties", "maxProperties", "propertyNames", "unevaluatedProperties"];
@@ -16,6 +21,9 @@ internal sealed class JsonSchemaLoader
     private readonly JsonNode _root;
     private readonly bool _draft2020;
     private readonly Dictionary<string, JsonSchemaNode> _references = new(StringComparer.Ordinal);
+
+    // The targets being loaded, by pointer: each with its placeholder, and whether a recursive reference got it.
+    private readonly Dictionary<string, (JsonSchemaNode Placeholder, bool Referenced)> _loading = new(StringComparer.Ordinal);
 
     private JsonSchemaLoader(JsonNode root)
     {
@@ -28,11 +36,17 @@ internal sealed class JsonSchemaLoader
     {
         var root = JsonNode.Parse(schema, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip })
             ?? throw new FormatException("The schema is JSON null.");
-        return new JsonSchemaLoader(root).Load(root);
+        return new JsonSchemaLoader(root).Resolve("#");
     }
 
     private JsonSchemaNode Load(JsonNode? node)
     {
+        // Text nests at most 64 deep, but a chain of references to definitions can nest as deep as it is long.
+        if (!RuntimeHelpers.TryEnsureSufficientExecutionStack())
+        {
+            throw new FormatException("The schema nests too deep: its references chain too many subschemas inside one another.");
+        }
+
         switch (node)
         {
             case JsonValue value when value.TryGetValue<bool>(out var b):
@@ -319,6 +333,13 @@ internal sealed class JsonSchemaLoader
             return known;
         }
 
+        if (_loading.TryGetValue(pointer, out var loading))
+        {
+            // A reference inside its own target: the placeholder becomes the target's node once it is loaded.
+            _loading[pointer] = (loading.Placeholder, true);
+            return loading.Placeholder;
+        }
+
         if (!pointer.StartsWith('#'))
         {
             throw new FormatException($"Only local references are supported here, not \"{pointer}\".");
@@ -336,10 +357,19 @@ internal sealed class JsonSchemaLoader
             } ?? throw new FormatException($"The reference \"{pointer}\" points nowhere.");
         }
 
-        // A placeholder first, so that recursive schemas terminate.
         var placeholder = new JsonSchemaNode { Kind = SchemaKind.Empty };
-        _references[pointer] = placeholder;
+        _loading[pointer] = (placeholder, false);
         var loaded = Load(target);
+        var referenced = _loading[pointer].Referenced;
+        _loading.Remove(pointer);
+        if (referenced && loaded != placeholder)
+        {
+            // The recursive references hold the placeholder: it becomes the target's node, cycle and all. (A target
+            // that is only a chain of references back to itself stays the placeholder, an empty schema.)
+            placeholder.CopyFrom(loaded);
+            loaded = placeholder;
+        }
+
         _references[pointer] = loaded;
         return loaded;
     }

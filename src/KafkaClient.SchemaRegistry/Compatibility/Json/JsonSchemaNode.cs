@@ -104,10 +104,67 @@ internal sealed class JsonSchemaNode
 
     public JsonSchemaNode? NotSchema { get; set; }
 
+    /// <summary>Makes this node (a placeholder handed out for a recursive reference) the same schema as another: every member is copied.</summary>
+    /// <remarks>The subschemas are shared, not copied, so that a reference back to this node sees the whole schema.</remarks>
+    public void CopyFrom(JsonSchemaNode other)
+    {
+        Kind = other.Kind;
+        Id = other.Id;
+        Title = other.Title;
+        Description = other.Description;
+        Default = other.Default;
+        HasDefault = other.HasDefault;
+        MinLength = other.MinLength;
+        MaxLength = other.MaxLength;
+        Pattern = other.Pattern;
+        RequiresInteger = other.RequiresInteger;
+        Minimum = other.Minimum;
+        Maximum = other.Maximum;
+        ExclusiveMinimum = other.ExclusiveMinimum;
+        ExclusiveMaximum = other.ExclusiveMaximum;
+        MultipleOf = other.MultipleOf;
+        Replace(Properties, other.Properties);
+        Required.Clear();
+        Required.UnionWith(other.Required);
+        PermitsAdditionalProperties = other.PermitsAdditionalProperties;
+        AdditionalPropertiesSchema = other.AdditionalPropertiesSchema;
+        PatternProperties.Clear();
+        PatternProperties.AddRange(other.PatternProperties);
+        Replace(PropertyDependencies, other.PropertyDependencies);
+        Replace(SchemaDependencies, other.SchemaDependencies);
+        MinProperties = other.MinProperties;
+        MaxProperties = other.MaxProperties;
+        AllItems = other.AllItems;
+        ItemList = other.ItemList;
+        PermitsAdditionalItems = other.PermitsAdditionalItems;
+        AdditionalItemsSchema = other.AdditionalItemsSchema;
+        MinItems = other.MinItems;
+        MaxItems = other.MaxItems;
+        UniqueItems = other.UniqueItems;
+        MinContains = other.MinContains;
+        MaxContains = other.MaxContains;
+        EnumValues.Clear();
+        EnumValues.AddRange(other.EnumValues);
+        ConstValue = other.ConstValue;
+        Criterion = other.Criterion;
+        Subschemas.Clear();
+        Subschemas.AddRange(other.Subschemas);
+        NotSchema = other.NotSchema;
+    }
+
     public static JsonSchemaNode AllOf(JsonSchemaNode single)
     {
         var combined = new JsonSchemaNode { Kind = SchemaKind.Combined, Criterion = "allOf" };
         combined.Subschemas.Add(single);
         return combined;
+    }
+
+    private static void Replace<TValue>(Dictionary<string, TValue> target, Dictionary<string, TValue> source)
+    {
+        target.Clear();
+        foreach (var (name, value) in source)
+        {
+            target[name] = value;
+        }
     }
 }

@@ -9,27 +9,27 @@ namespace KafkaClient.SchemaRegistry.Compatibility.Json;
 /// <see cref="ISet{T}"/> and <see cref="ICollection{T}"/> (their mutators throw); this wrapper does not, so a caller
 /// cannot cast a public set of kinds back to any mutable collection interface, let alone to <see cref="HashSet{T}"/>.
 /// </remarks>
-internal sealed class ReadOnlyKindSet(IEnumerable<string> kinds) : IReadOnlySet<string>
+internal sealed class ReadOnlyKindSet(IEnumerable<JsonSchemaChangeKind> kinds) : IReadOnlySet<JsonSchemaChangeKind>
 {
-    private readonly FrozenSet<string> _kinds = kinds.ToFrozenSet(StringComparer.Ordinal);
+    private readonly FrozenSet<JsonSchemaChangeKind> _kinds = kinds.ToFrozenSet();
 
     public int Count => _kinds.Count;
 
-    public bool Contains(string item) => _kinds.Contains(item);
+    public bool Contains(JsonSchemaChangeKind item) => _kinds.Contains(item);
 
-    public bool IsProperSubsetOf(IEnumerable<string> other) => _kinds.IsProperSubsetOf(other);
+    public bool IsProperSubsetOf(IEnumerable<JsonSchemaChangeKind> other) => _kinds.IsProperSubsetOf(other);
 
-    public bool IsProperSupersetOf(IEnumerable<string> other) => _kinds.IsProperSupersetOf(other);
+    public bool IsProperSupersetOf(IEnumerable<JsonSchemaChangeKind> other) => _kinds.IsProperSupersetOf(other);
 
-    public bool IsSubsetOf(IEnumerable<string> other) => _kinds.IsSubsetOf(other);
+    public bool IsSubsetOf(IEnumerable<JsonSchemaChangeKind> other) => _kinds.IsSubsetOf(other);
 
-    public bool IsSupersetOf(IEnumerable<string> other) => _kinds.IsSupersetOf(other);
+    public bool IsSupersetOf(IEnumerable<JsonSchemaChangeKind> other) => _kinds.IsSupersetOf(other);
 
-    public bool Overlaps(IEnumerable<string> other) => _kinds.Overlaps(other);
+    public bool Overlaps(IEnumerable<JsonSchemaChangeKind> other) => _kinds.Overlaps(other);
 
-    public bool SetEquals(IEnumerable<string> other) => _kinds.SetEquals(other);
+    public bool SetEquals(IEnumerable<JsonSchemaChangeKind> other) => _kinds.SetEquals(other);
 
-    public IEnumerator<string> GetEnumerator() => ((IEnumerable<string>)_kinds).GetEnumerator();
+    public IEnumerator<JsonSchemaChangeKind> GetEnumerator() => ((IEnumerable<JsonSchemaChangeKind>)_kinds).GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }

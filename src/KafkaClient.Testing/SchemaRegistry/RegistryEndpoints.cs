@@ -32,7 +32,7 @@ internal sealed class RegistryEndpoints(SchemaStore store)
         schemas.MapGet("/types", Json(_ => Strings(SchemaStore.SchemaTypes)));
         schemas.MapGet("/ids/{id}", Json(r => SchemaBody(store.ById(r.Id))));
         schemas.MapGet("/ids/{id}/schema", Text(r => store.ById(r.Id).Schema));
-        schemas.MapGet("/ids/{id}/subjects", Json(r => new JsonArray(store.UsesOf(r.Id, r.Flag("deleted")).Select(u => (JsonNode)u.Subject).Distinct().ToArray())));
+        schemas.MapGet("/ids/{id}/subjects", Json(r => Strings(store.UsesOf(r.Id, r.Flag("deleted")).Select(u => u.Subject).Distinct())));
         schemas.MapGet("/ids/{id}/versions", Json(r => new JsonArray(store.UsesOf(r.Id, r.Flag("deleted")).Select(u => (JsonNode)new JsonObject { ["subject"] = u.Subject, ["version"] = u.Version }).ToArray())));
 
         var subjects = app.MapGroup("/subjects");

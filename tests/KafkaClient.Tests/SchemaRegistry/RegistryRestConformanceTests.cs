@@ -61,6 +61,7 @@ public sealed class RegistryRestConformanceTests(ITestOutputHelper output) : IAs
         new("hard-deleted version's id is gone", [Own, new("DELETE", "subjects/{s}/versions/1"), new("DELETE", "subjects/{s}/versions/1?permanent=true")], new("GET", "schemas/ids/{id}"), 404, 40403),
         new("hard-deleted subject's id is gone", [Own, new("DELETE", "subjects/{s}"), new("DELETE", "subjects/{s}?permanent=true")], new("GET", "schemas/ids/{id}"), 404, 40403),
         new("id still used by another subject stays", [Own, new("POST", "subjects/{s}-other/versions", OwnBody), new("DELETE", "subjects/{s}"), new("DELETE", "subjects/{s}?permanent=true")], new("GET", "schemas/ids/{id}"), 200, null),
+        new("subjects of an id are listed once", [Own, new("DELETE", "subjects/{s}/versions/1"), Own], new("GET", "schemas/ids/{id}/subjects?deleted=true"), 200, null, "[\"{s}\"]"),
         new("soft-deleted version's id stays", [Own, new("DELETE", "subjects/{s}/versions/1")], new("GET", "schemas/ids/{id}"), 200, null),
 
         // Media types: Confluent's JSON types and a byte stream are accepted, others are 415.

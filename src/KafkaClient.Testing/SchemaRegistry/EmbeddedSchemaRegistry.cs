@@ -102,7 +102,7 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
     /// <summary>
     /// Wraps every request: counts it, checks credentials before anything else, sets the path that routing matches
     /// (<see cref="RegistryRequest.RoutablePath"/>), and answers any error, from here or from an endpoint, with
-    /// Confluent's error body. A request that no endpoint answered is a 404.
+    /// Confluent's error body. A request that no endpoint answered is a 404, or a 405 where the path has other methods.
     /// </summary>
     private async Task ServeAsync(HttpContext http, RequestDelegate next)
     {
@@ -115,14 +115,14 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
                 throw new RegistryException(RegistryErrorCode.Unauthorized, "Unauthorized");
             }
 
-            http.Features.Set(await RegistryRequest.ReadAsync(http).ConfigureAwait(false));
             http.Request.Path = RegistryRequest.RoutablePath(http);
             await next(http).ConfigureAwait(false);
             if (!http.Response.HasStarted)
             {
-                // No route matched, or (routing's 405) the route has no endpoint for the method.
-                http.Response.Headers.Allow = default;
-                throw new RegistryException(RegistryErrorCode.NotFound, "HTTP 404 Not Found");
+                // No endpoint answered: no route matched, or routing answered 405 (with Allow) for a method the path does not have.
+                throw http.Response.StatusCode == StatusCodes.Status405MethodNotAllowed
+                    ? new RegistryException(RegistryErrorCode.MethodNotAllowed, "HTTP 405 Method Not Allowed")
+                    : new RegistryException(RegistryErrorCode.NotFound, "HTTP 404 Not Found");
             }
         }
 #pragma warning disable CA1031 // A bug must still answer with Confluent's error body, never an empty 500 or a dropped connection.

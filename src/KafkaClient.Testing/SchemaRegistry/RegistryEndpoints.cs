@@ -9,8 +9,10 @@ namespace KafkaClient.Testing.SchemaRegistry;
 /// <summary>The REST endpoints of Confluent's registry that the embedded registry serves, over a <see cref="SchemaStore"/>.</summary>
 /// <remarks>
 /// Handlers answer 200 with JSON (or a raw schema); every error is a <see cref="RegistryException"/> thrown to
-/// <see cref="EmbeddedSchemaRegistry"/>, which answers it with Confluent's error body. Paths that are not mapped answer
-/// 404 there too, as a registry without the endpoint (associations, exporters, ...) does.
+/// <see cref="EmbeddedSchemaRegistry"/>, which answers it with Confluent's error body. As in Confluent's registry the
+/// resource is matched first: a path that is not mapped is a 404 (as in a registry without the endpoint: associations,
+/// exporters, ...), a method that the path does not have a 405, and only then are the content type (415) and the
+/// body (400) read.
 /// </remarks>
 internal sealed class RegistryEndpoints(SchemaStore store)
 {
@@ -74,11 +76,11 @@ internal sealed class RegistryEndpoints(SchemaStore store)
 
     /// <summary>An endpoint that answers 200 with the JSON <paramref name="handler"/> makes of the request.</summary>
     private static RequestDelegate Json(Func<RegistryRequest, JsonNode?> handler) =>
-        http => WriteAsync(http, 200, handler(http.Features.Get<RegistryRequest>()!));
+        async http => await WriteAsync(http, 200, handler(await RegistryRequest.ReadAsync(http).ConfigureAwait(false))).ConfigureAwait(false);
 
     /// <summary>An endpoint that answers 200 with the text <paramref name="handler"/> makes of the request (a raw schema).</summary>
     private static RequestDelegate Text(Func<RegistryRequest, string> handler) =>
-        http => WriteTextAsync(http, 200, handler(http.Features.Get<RegistryRequest>()!));
+        async http => await WriteTextAsync(http, 200, handler(await RegistryRequest.ReadAsync(http).ConfigureAwait(false))).ConfigureAwait(false);
 
     private static Task WriteTextAsync(HttpContext http, int status, string text)
     {

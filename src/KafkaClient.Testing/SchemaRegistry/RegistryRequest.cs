@@ -33,7 +33,7 @@ internal sealed class RegistryRequest
     /// <summary>Gets the JSON body of a POST or PUT (an empty object for an empty body).</summary>
     public JsonObject Body => _body ?? throw new InvalidOperationException("Only a POST or PUT has a body.");
 
-    /// <summary>Reads the parts of <paramref name="http"/> that do not depend on the route: the body of a POST or PUT, after its content type.</summary>
+    /// <summary>Reads a request that an endpoint matched: for a POST or PUT, its content type (else 415), then its JSON body (else 400).</summary>
     /// <param name="http">The request.</param>
     /// <returns>The request's view.</returns>
     public static async Task<RegistryRequest> ReadAsync(HttpContext http)

@@ -35,7 +35,7 @@ internal sealed class RegistryEndpoints(SchemaStore store)
         schemas.MapGet("/ids/{id}", Json(r => SchemaBody(store.ById(r.Id))));
         schemas.MapGet("/ids/{id}/schema", Text(r => store.ById(r.Id).Schema));
         schemas.MapGet("/ids/{id}/subjects", Json(r => Strings(store.UsesOf(r.Id, r.Flag("deleted")).Select(u => u.Subject).Distinct())));
-        schemas.MapGet("/ids/{id}/versions", Json(r => new JsonArray(store.UsesOf(r.Id, r.Flag("deleted")).Select(u => (JsonNode)new JsonObject { ["subject"] = u.Subject, ["version"] = u.Version }).ToArray())));
+        schemas.MapGet("/ids/{id}/versions", Json(r => Array(store.UsesOf(r.Id, r.Flag("deleted")).Select(u => new JsonObject { ["subject"] = u.Subject, ["version"] = u.Version }))));
 
         var subjects = app.MapGroup("/subjects");
         subjects.MapGet("", Json(r => Strings(store.Subjects(r.Flag("deleted"), r.Query("subjectPrefix")))));
@@ -135,15 +135,15 @@ internal sealed class RegistryEndpoints(SchemaStore store)
 
         if (schema.References.Count > 0)
         {
-            body["references"] = new JsonArray(schema.References
-                .Select(r => (JsonNode)new JsonObject { ["name"] = r.Name, ["subject"] = r.Subject, ["version"] = r.Version })
-                .ToArray());
+            body["references"] = Array(schema.References.Select(r => new JsonObject { ["name"] = r.Name, ["subject"] = r.Subject, ["version"] = r.Version }));
         }
     }
 
-    private static JsonArray Strings(IEnumerable<string> values) => new(values.Select(v => (JsonNode)v).ToArray());
+    private static JsonArray Array(IEnumerable<JsonNode> values) => new([.. values]);
 
-    private static JsonArray Numbers(IEnumerable<int> values) => new(values.Select(v => (JsonNode)v).ToArray());
+    private static JsonArray Strings(IEnumerable<string> values) => Array(values.Select(v => (JsonNode)v));
+
+    private static JsonArray Numbers(IEnumerable<int> values) => Array(values.Select(v => (JsonNode)v));
 
     private JsonObject LookUp(RegistryRequest r)
     {

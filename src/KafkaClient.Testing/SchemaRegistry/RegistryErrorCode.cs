@@ -3,7 +3,7 @@ namespace KafkaClient.Testing.SchemaRegistry;
 /// <summary>The error codes Confluent's registry answers with, by name; the HTTP status derives from the code.</summary>
 /// <remarks>
 /// A five-digit code's HTTP status is its first three digits (40401 is a 404, 42201 a 422, 50001 a 500), as in
-/// Confluent's registry; a three-digit code is the HTTP status itself (409, 400, 401, 404, 415).
+/// Confluent's registry; a three-digit code is the HTTP status itself (400, 401, 404, 405, 409, 415).
 /// </remarks>
 internal enum RegistryErrorCode
 {
@@ -15,6 +15,9 @@ internal enum RegistryErrorCode
 
     /// <summary>No such route.</summary>
     NotFound = 404,
+
+    /// <summary>The route exists, but not with the request's method.</summary>
+    MethodNotAllowed = 405,
 
     /// <summary>The schema is incompatible with an earlier one under the subject's compatibility level.</summary>
     IncompatibleSchema = 409,

@@ -57,10 +57,21 @@ public sealed class RegistryRestConformanceTests(ITestOutputHelper output) : IAs
         // A schema that made the diff exponential: the second version is checked at once (the HTTP timeout is 30 s).
         new("second version of 14 layers of shared $ref", [RegisterJson(EmbeddedRegistryDenialOfServiceTests.LayeredSchema(14))], RegisterJson(EmbeddedRegistryDenialOfServiceTests.LayeredSchema(14, rootDescription: "second")), 200, null),
 
+        // Paths: an unknown path is a 404 whatever its content type or body (the resource is matched first), a known
+        // path without the method a 405, and paths are case-sensitive.
+        new("unknown path", [], new("GET", "subjects/{s}/versions/1/nope"), 404, 404),
+        new("unknown path with a body that is not JSON", [], new("POST", "subjects/{s}/versions/1/nope", "not json"), 404, 404),
+        new("unknown path with a text/plain body", [], new("POST", "subjects/{s}/versions/1/nope", "{}", "text/plain"), 404, 404),
+        new("upper-case path", [RegisterJson(Json)], new("GET", "Subjects/{s}/versions"), 404, 404),
+        new("method not allowed", [], new("PUT", "subjects", "{}"), 405, 405),
+        new("method not allowed on a subject", [RegisterJson(Json)], new("GET", "subjects/{s}"), 405, 405),
+        new("method not allowed before the content type", [], new("PUT", "subjects/{s}/versions", "{}", "text/plain"), 405, 405),
+
         // A hard delete removes the schema id unless another version (soft-deleted ones included) still has it.
         new("hard-deleted version's id is gone", [Own, new("DELETE", "subjects/{s}/versions/1"), new("DELETE", "subjects/{s}/versions/1?permanent=true")], new("GET", "schemas/ids/{id}"), 404, 40403),
         new("hard-deleted subject's id is gone", [Own, new("DELETE", "subjects/{s}"), new("DELETE", "subjects/{s}?permanent=true")], new("GET", "schemas/ids/{id}"), 404, 40403),
         new("id still used by another subject stays", [Own, new("POST", "subjects/{s}-other/versions", OwnBody), new("DELETE", "subjects/{s}"), new("DELETE", "subjects/{s}?permanent=true")], new("GET", "schemas/ids/{id}"), 200, null),
+        new("subjects of an id are listed once", [Own, new("DELETE", "subjects/{s}/versions/1"), Own], new("GET", "schemas/ids/{id}/subjects?deleted=true"), 200, null, "[\"{s}\"]"),
         new("soft-deleted version's id stays", [Own, new("DELETE", "subjects/{s}/versions/1")], new("GET", "schemas/ids/{id}"), 200, null),
 
         // Media types: Confluent's JSON types and a byte stream are accepted, others are 415.

@@ -1,0 +1,474 @@
+extern alias ProtobufNet;
+
+using Google.Protobuf;
+using Google.Protobuf.Reflection;
+using PbNet = ProtobufNet::Google.Protobuf.Reflection;
+using PbNetError = ProtobufNet::ProtoBuf.Reflection.Error;
+using PbNetSerializer = ProtobufNet::ProtoBuf.Serializer;
+
+namespace KafkaClient.SchemaRegistry.Compatibility.Protobuf;
+
+/// <summary>Parses a schema and the files it imports into Google.Protobuf descriptors, with protobuf-net.Reflection for the .proto text.</summary>
+/// <remarks>
+/// The files are found first (each one's imports, resolved against the given dependencies and the built-in files),
+/// so that a missing import or a cycle of imports is reported before the parser runs; files given as base64 of a
+/// serialized <c>FileDescriptorProto</c> are taken as they are, with their type names resolved and checked here
+/// (protobuf-net resolves types from text only).
+/// </remarks>
+internal static class ProtobufSchemaParser
+{
+    /// <summary>The name the schema itself has while it is parsed: one that no import can mean.</summary>
+    public const string RootName = "<schema>";
+
+    private const int MaxReportedErrors = 10;
+
+    private enum SymbolKind
+    {
+        Message,
+        Enum,
+        Other,
+    }
+
+    public static (FileDescriptorProto Root, Dictionary<string, FileDescriptorProto> Dependencies) Parse(string schema, IReadOnlyList<ProtobufDependency> dependencies)
+    {
+        var given = new Dictionary<string, ProtobufDependency>(StringComparer.OrdinalIgnoreCase);
+        foreach (var dependency in dependencies)
+        {
+            if (dependency is null || dependency.Name is null || dependency.Schema is null)
+            {
+                throw new ArgumentException("A dependency, its name or its schema is null.", nameof(dependencies));
+            }
+
+            given.TryAdd(dependency.Name, dependency);
+        }
+
+        // Find every file the schema needs, breadth first; the schema itself is first.
+        var root = Classify(RootName, schema);
+        var sources = new Dictionary<string, Source>(StringComparer.OrdinalIgnoreCase) { [RootName] = root };
+        var order = new List<Source> { root };
+        for (var k = 0; k < order.Count; k++)
+        {
+            var source = order[k];
+            foreach (var import in source.Imports)
+            {
+                if (sources.ContainsKey(import.Path))
+                {
+                    continue;
+                }
+
+                if (!IsValidImportPath(import.Path))
+                {
+                    throw new FormatException($"{Where(source, import)}: invalid import path '{import.Path}'.");
+                }
+
+                Source loaded;
+                if (given.TryGetValue(import.Path, out var dependency))
+                {
+                    loaded = Classify(import.Path, dependency.Schema);
+                }
+                else if (ProtobufBuiltIns.Find(import.Path) is { } builtIn)
+                {
+                    loaded = new Source(import.Path, builtIn, null, ProtoTextScanner.Scan(builtIn, import.Path), null);
+                }
+                else
+                {
+                    throw new FormatException($"{Where(source, import)}: unresolved import '{import.Path}' (no dependency of that name was given, and it is not a built-in file).");
+                }
+
+                sources.Add(import.Path, loaded);
+                order.Add(loaded);
+            }
+        }
+
+        CheckNoCycle(order, sources);
+
+        // The parser is given every file beforehand and may load no other (the disk is never read): so the files it
+        // sees, and how they import each other, are the ones checked above.
+        var set = new PbNet.FileDescriptorSet { FileSystem = NoFiles.Instance, ImportValidator = sources.ContainsKey };
+        try
+        {
+            foreach (var source in order)
+            {
+                if (source.Text is not null)
+                {
+                    set.Add(source.Name, ReferenceEquals(source, root), new StringReader(source.Text));
+                }
+                else
+                {
+                    // Known to the parser so that text importing it resolves its types; it is not taken from the parser.
+                    var copy = PbNetSerializer.Deserialize<PbNet.FileDescriptorProto>(new MemoryStream(source.Descriptor!.ToByteArray()));
+                    copy.Name = source.Name;
+                    set.Files.Add(copy);
+                }
+            }
+
+            set.Process();
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or NullReferenceException or IndexOutOfRangeException or KeyNotFoundException or OverflowException or NotSupportedException or FormatException or InvalidCastException)
+        {
+            throw new FormatException($"The schema could not be parsed: {ex.Message}", ex);
+        }
+
+        ThrowOnErrors(set.GetErrors(), order, root);
+
+        foreach (var source in order.Where(s => s.Text is not null))
+        {
+            var parsed = set.Files.First(f => string.Equals(f.Name, source.Name, StringComparison.OrdinalIgnoreCase));
+            using var stream = new MemoryStream();
+            PbNetSerializer.Serialize(stream, parsed);
+            source.Result = FileDescriptorProto.Parser.ParseFrom(stream.ToArray());
+        }
+
+        var symbols = CollectSymbols(order);
+        foreach (var source in order.Where(s => s.Text is null))
+        {
+            source.Result = ResolveTypes(source, symbols);
+            if (!ReferenceEquals(source, root))
+            {
+                source.Result.Name = source.Name;
+            }
+        }
+
+        var rootResult = root.Result!;
+        if (root.Text is not null)
+        {
+            rootResult.ClearName();
+        }
+
+        var files = new Dictionary<string, FileDescriptorProto>(StringComparer.Ordinal);
+        foreach (var source in order.Skip(1))
+        {
+            files[source.Name] = source.Result!;
+        }
+
+        return (rootResult, files);
+    }
+
+    private static Source Classify(string name, string schema)
+    {
+        // As Confluent's registry: .proto text first, then strict base64 of a FileDescriptorProto. Non-empty strict
+        // base64 is never valid .proto text (no statement ends without ';' or '}'), so trying it first is the same.
+        string? note = null;
+        if (TryDecodeStrictBase64(schema, out var bytes))
+        {
+            try
+            {
+                var descriptor = FileDescriptorProto.Parser.ParseFrom(bytes);
+                return new Source(name, null, descriptor, descriptor.Dependency.Select(d => new ProtoImport(d, 0, 0)).ToList(), null);
+            }
+            catch (InvalidProtocolBufferException ex)
+            {
+                note = ex.Message;
+            }
+        }
+
+        return new Source(name, schema, null, ProtoTextScanner.Scan(schema, name), note);
+    }
+
+    private static bool TryDecodeStrictBase64(string text, out byte[] bytes)
+    {
+        bytes = [];
+        var length = text.Length;
+        if (length == 0)
+        {
+            return false;
+        }
+
+        var padding = 0;
+        while (padding < 2 && length - padding > 0 && text[length - padding - 1] == '=')
+        {
+            padding++;
+        }
+
+        for (var i = 0; i < length - padding; i++)
+        {
+            if (text[i] is not ((>= 'A' and <= 'Z') or (>= 'a' and <= 'z') or (>= '0' and <= '9') or '+' or '/'))
+            {
+                return false;
+            }
+        }
+
+        // Padding is optional (as for Java's basic decoder), but when present it must complete the last quantum.
+        var data = length - padding;
+        if (data % 4 == 1 || (padding > 0 && length % 4 != 0))
+        {
+            return false;
+        }
+
+        var padded = padding > 0 ? text : text + new string('=', (4 - (data % 4)) % 4);
+        try
+        {
+            bytes = Convert.FromBase64String(padded);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    private static bool IsValidImportPath(string path) =>
+        path.Length > 0 && !path.Contains("..", StringComparison.Ordinal) && !Path.IsPathRooted(path) && path.IndexOf('\0', StringComparison.Ordinal) < 0;
+
+    private static string Where(Source source, ProtoImport import) =>
+        source.Text is not null ? $"{source.Name}({import.Line},{import.Column})" : source.Name;
+
+    private static void CheckNoCycle(List<Source> order, Dictionary<string, Source> sources)
+    {
+        // Iterative depth-first search: grey files are on the current path, black ones are done.
+        var state = new Dictionary<Source, int>(ReferenceEqualityComparer.Instance);
+        foreach (var start in order)
+        {
+            if (state.ContainsKey(start))
+            {
+                continue;
+            }
+
+            var path = new List<(Source File, int Next)> { (start, 0) };
+            state[start] = 1;
+            while (path.Count > 0)
+            {
+                var (file, next) = path[^1];
+                if (next < file.Imports.Count)
+                {
+                    path[^1] = (file, next + 1);
+                    var child = sources[file.Imports[next].Path];
+                    if (!state.TryGetValue(child, out var childState))
+                    {
+                        state[child] = 1;
+                        path.Add((child, 0));
+                    }
+                    else if (childState == 1)
+                    {
+                        var from = path.FindIndex(p => ReferenceEquals(p.File, child));
+                        var cycle = path.Skip(from).Select(p => p.File.Name).Append(child.Name);
+                        throw new FormatException($"Import cycle: {string.Join(" -> ", cycle)}.");
+                    }
+                }
+                else
+                {
+                    state[file] = 2;
+                    path.RemoveAt(path.Count - 1);
+                }
+            }
+        }
+    }
+
+    private static void ThrowOnErrors(PbNetError[] all, List<Source> order, Source root)
+    {
+        // Files given as descriptors were never text: what the parser says of them (their types from other files
+        // are beyond it) is checked here instead, so its messages without a file are dropped when there are any.
+        var textFiles = new HashSet<string>(order.Where(s => s.Text is not null).Select(s => s.Name), StringComparer.OrdinalIgnoreCase);
+        var anyDescriptor = order.Any(s => s.Text is null);
+        var errors = all.Where(e => e.IsError && (textFiles.Contains(e.File ?? string.Empty) || (!anyDescriptor && string.IsNullOrEmpty(e.File)))).ToList();
+        if (errors.Count == 0)
+        {
+            return;
+        }
+
+        var lines = errors.Take(MaxReportedErrors).Select(Describe).ToList();
+        if (errors.Count > MaxReportedErrors)
+        {
+            lines.Add($"and {errors.Count - MaxReportedErrors} more");
+        }
+
+        var message = string.Join("; ", lines);
+        if (root.Base64Note is not null && errors.Any(e => string.Equals(e.File, RootName, StringComparison.Ordinal)))
+        {
+            message += $" (nor is the schema base64 of a FileDescriptorProto: {root.Base64Note})";
+        }
+
+        throw new FormatException(message);
+    }
+
+    private static string Describe(PbNetError error)
+    {
+        var quoted = Quoted(error.Message);
+        var message = error.ErrorNumber switch
+        {
+            2 when quoted is not null => $"type '{quoted}' not found",
+            4 when quoted is not null => $"unresolved import '{quoted}'",
+            _ => error.Message,
+        };
+        return string.IsNullOrEmpty(error.File) ? message : $"{error.File}({error.LineNumber},{error.ColumnNumber}): {message}";
+    }
+
+    private static string? Quoted(string message)
+    {
+        var first = message.IndexOf('\'', StringComparison.Ordinal);
+        var last = message.LastIndexOf('\'');
+        return first >= 0 && last > first ? message[(first + 1)..last] : null;
+    }
+
+    private static Dictionary<string, SymbolKind> CollectSymbols(List<Source> order)
+    {
+        var symbols = new Dictionary<string, SymbolKind>(StringComparer.Ordinal);
+        foreach (var source in order)
+        {
+            var file = source.Result ?? source.Descriptor!;
+            var package = file.Package.Length > 0 ? "." + file.Package : string.Empty;
+            var pending = new Stack<(DescriptorProto Message, string Name)>();
+            foreach (var message in file.MessageType)
+            {
+                pending.Push((message, package + "." + message.Name));
+            }
+
+            foreach (var type in file.EnumType)
+            {
+                symbols.TryAdd(package + "." + type.Name, SymbolKind.Enum);
+            }
+
+            foreach (var service in file.Service)
+            {
+                symbols.TryAdd(package + "." + service.Name, SymbolKind.Other);
+            }
+
+            while (pending.Count > 0)
+            {
+                var (message, name) = pending.Pop();
+                symbols.TryAdd(name, SymbolKind.Message);
+                foreach (var nested in message.NestedType)
+                {
+                    pending.Push((nested, name + "." + nested.Name));
+                }
+
+                foreach (var type in message.EnumType)
+                {
+                    symbols.TryAdd(name + "." + type.Name, SymbolKind.Enum);
+                }
+            }
+        }
+
+        return symbols;
+    }
+
+    private static FileDescriptorProto ResolveTypes(Source source, Dictionary<string, SymbolKind> symbols)
+    {
+        var file = source.Descriptor!.Clone();
+        var package = file.Package.Length > 0 ? "." + file.Package : string.Empty;
+        foreach (var extension in file.Extension)
+        {
+            ResolveField(source, extension, package, symbols);
+        }
+
+        var pending = new Stack<(DescriptorProto Message, string Name)>();
+        foreach (var message in file.MessageType)
+        {
+            pending.Push((message, package + "." + message.Name));
+        }
+
+        while (pending.Count > 0)
+        {
+            var (message, name) = pending.Pop();
+            foreach (var field in message.Field.Concat(message.Extension))
+            {
+                ResolveField(source, field, name, symbols);
+            }
+
+            foreach (var nested in message.NestedType)
+            {
+                pending.Push((nested, name + "." + nested.Name));
+            }
+        }
+
+        foreach (var service in file.Service)
+        {
+            foreach (var method in service.Method)
+            {
+                method.InputType = ResolveMessage(source, method.InputType, package, symbols, $"{service.Name}.{method.Name}");
+                method.OutputType = ResolveMessage(source, method.OutputType, package, symbols, $"{service.Name}.{method.Name}");
+            }
+        }
+
+        return file;
+    }
+
+    private static void ResolveField(Source source, FieldDescriptorProto field, string scope, Dictionary<string, SymbolKind> symbols)
+    {
+        var named = !field.HasType || field.Type is FieldDescriptorProto.Types.Type.Message or FieldDescriptorProto.Types.Type.Enum or FieldDescriptorProto.Types.Type.Group;
+        if (field.TypeName.Length > 0 && named)
+        {
+            var resolved = Resolve(field.TypeName, scope, symbols)
+                ?? throw new FormatException($"{source.Name}: type '{field.TypeName}' not found (field '{scope.TrimStart('.')}.{field.Name}').");
+            var kind = symbols[resolved];
+            if (kind == SymbolKind.Other || (field.HasType && (field.Type == FieldDescriptorProto.Types.Type.Enum) != (kind == SymbolKind.Enum)))
+            {
+                throw new FormatException($"{source.Name}: type '{field.TypeName}' of field '{scope.TrimStart('.')}.{field.Name}' is not {(field.HasType && field.Type == FieldDescriptorProto.Types.Type.Enum ? "an enum" : "a message")}.");
+            }
+
+            if (!field.HasType)
+            {
+                field.Type = kind == SymbolKind.Enum ? FieldDescriptorProto.Types.Type.Enum : FieldDescriptorProto.Types.Type.Message;
+            }
+
+            field.TypeName = resolved;
+        }
+
+        if (field.Extendee.Length > 0)
+        {
+            field.Extendee = ResolveMessage(source, field.Extendee, scope, symbols, $"{scope.TrimStart('.')}.{field.Name}");
+        }
+    }
+
+    private static string ResolveMessage(Source source, string name, string scope, Dictionary<string, SymbolKind> symbols, string user)
+    {
+        var resolved = Resolve(name, scope, symbols);
+        if (resolved is null || symbols[resolved] != SymbolKind.Message)
+        {
+            throw new FormatException($"{source.Name}: message type '{name}' not found (used by '{user}').");
+        }
+
+        return resolved;
+    }
+
+    private static string? Resolve(string name, string scope, Dictionary<string, SymbolKind> symbols)
+    {
+        if (name.StartsWith('.'))
+        {
+            return symbols.ContainsKey(name) ? name : null;
+        }
+
+        // Innermost scope first, as protoc looks names up.
+        var current = scope;
+        while (true)
+        {
+            var candidate = current + "." + name;
+            if (symbols.ContainsKey(candidate))
+            {
+                return candidate;
+            }
+
+            if (current.Length == 0)
+            {
+                return null;
+            }
+
+            current = current[..Math.Max(0, current.LastIndexOf('.'))];
+        }
+    }
+
+    private sealed class Source(string name, string? text, FileDescriptorProto? descriptor, List<ProtoImport> imports, string? base64Note)
+    {
+        public string Name { get; } = name;
+
+        public string? Text { get; } = text;
+
+        public FileDescriptorProto? Descriptor { get; } = descriptor;
+
+        public List<ProtoImport> Imports { get; } = imports;
+
+        public string? Base64Note { get; } = base64Note;
+
+        public FileDescriptorProto? Result { get; set; }
+    }
+
+    /// <summary>A file system with no files: every import is given to the parser beforehand, and the disk is never read.</summary>
+    private sealed class NoFiles : PbNet.IFileSystem
+    {
+        public static readonly NoFiles Instance = new();
+
+        public bool Exists(string path) => false;
+
+        public TextReader OpenText(string path) => throw new FileNotFoundException("No files are read from disk.", path);
+    }
+}

@@ -17,7 +17,7 @@ public class ProtobufSchemaTests
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            var file = Path.Combine(dir.FullName, "tests", "KafkaClient.Tests", "Protos", relativePath);
+            var file = Path.Combine(dir.FullName, "tests", "Protos", relativePath);
             if (File.Exists(file))
             {
                 return File.ReadAllText(file);

@@ -32,8 +32,8 @@ internal sealed class RegistryEndpoints(SchemaStore store)
 
         var schemas = app.MapGroup("/schemas");
         schemas.MapGet("/types", Json(_ => Strings(SchemaFormats.Types)));
-        schemas.MapGet("/ids/{id}", Json(r => SchemaBody(store.ById(r.Id))));
-        schemas.MapGet("/ids/{id}/schema", Text(r => store.ById(r.Id).Schema));
+        schemas.MapGet("/ids/{id}", Json(r => SchemaBody(store.ById(r.Id), r.Query("format"))));
+        schemas.MapGet("/ids/{id}/schema", Text(r => store.ById(r.Id).Render(r.Query("format"))));
         schemas.MapGet("/ids/{id}/subjects", Json(r => Strings(store.UsesOf(r.Id, r.Flag("deleted")).Select(u => u.Subject).Distinct())));
         schemas.MapGet("/ids/{id}/versions", Json(r => Array(store.UsesOf(r.Id, r.Flag("deleted")).Select(u => new JsonObject { ["subject"] = u.Subject, ["version"] = u.Version }))));
 
@@ -45,7 +45,7 @@ internal sealed class RegistryEndpoints(SchemaStore store)
         subjects.MapPost("/{subject}/versions", Json(r => new JsonObject { ["id"] = store.Register(r.Subject, r.SchemaType(), r.SchemaText(), r.References()).Schema.Id }));
         subjects.MapGet("/{subject}/versions/{version}", Json(GetVersion));
         subjects.MapDelete("/{subject}/versions/{version}", Json(r => store.DeleteVersion(r.Subject, r.Version!, r.Flag("permanent"))));
-        subjects.MapGet("/{subject}/versions/{version}/schema", Text(r => store.Version(r.Subject, r.Version!, r.Flag("deleted")).Schema.Schema));
+        subjects.MapGet("/{subject}/versions/{version}/schema", Text(r => store.Version(r.Subject, r.Version!, r.Flag("deleted")).Schema.Render(r.Query("format"))));
         subjects.MapGet("/{subject}/versions/{version}/referencedby", Json(r => Numbers(store.ReferencedBy(r.Subject, r.Version!))));
 
         var compatibility = app.MapGroup("/compatibility/subjects/{subject}/versions");
@@ -106,21 +106,21 @@ internal sealed class RegistryEndpoints(SchemaStore store)
         return body;
     }
 
-    private static JsonObject SchemaBody(StoredSchema schema)
+    private static JsonObject SchemaBody(StoredSchema schema, string? format)
     {
-        var body = new JsonObject { ["schema"] = schema.Schema };
+        var body = new JsonObject { ["schema"] = schema.Render(format) };
         AddTypeAndReferences(body, schema);
         return body;
     }
 
-    private static JsonObject VersionBody(string subject, int version, StoredSchema schema)
+    private static JsonObject VersionBody(string subject, int version, StoredSchema schema, string? format)
     {
         var body = new JsonObject
         {
             ["subject"] = subject,
             ["version"] = version,
             ["id"] = schema.Id,
-            ["schema"] = schema.Schema,
+            ["schema"] = schema.Render(format),
         };
         AddTypeAndReferences(body, schema);
         return body;
@@ -148,13 +148,13 @@ internal sealed class RegistryEndpoints(SchemaStore store)
     private JsonObject LookUp(RegistryRequest r)
     {
         var (schema, version) = store.Lookup(r.Subject, r.SchemaType(), r.SchemaText(), r.References(), r.Flag("deleted"));
-        return VersionBody(r.Subject, version, schema);
+        return VersionBody(r.Subject, version, schema, r.Query("format"));
     }
 
     private JsonObject GetVersion(RegistryRequest r)
     {
         var found = store.Version(r.Subject, r.Version!, r.Flag("deleted"));
-        return VersionBody(r.Subject, found.Version, found.Schema);
+        return VersionBody(r.Subject, found.Version, found.Schema, r.Query("format"));
     }
 
     private JsonObject TestCompatibility(RegistryRequest r)

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using KafkaClient.SchemaRegistry.Compatibility;
 using KafkaClient.SchemaRegistry.Compatibility.Json;
+using KafkaClient.SchemaRegistry.Compatibility.Protobuf;
 
 namespace KafkaClient.Testing.SchemaRegistry;
 
@@ -17,7 +18,7 @@ internal class ParsedSchema(string text, string canonical)
 }
 
 /// <summary>A reference of a schema being parsed, resolved to the registered schema it names.</summary>
-internal sealed record ResolvedReference(string Name, StoredSchema Schema);
+internal sealed record ResolvedReference(string Name, string Subject, int Version, StoredSchema Schema);
 
 /// <summary>One schema format of the registry: how its schemas are parsed, identified and checked for compatibility.</summary>
 /// <remarks>Implementations are stateless and thread-safe; the store calls them outside its lock.</remarks>
@@ -32,12 +33,15 @@ internal interface ISchemaFormat
     /// <summary>Lists the incompatibilities of <paramref name="candidate"/> with the earlier versions at a level, as Confluent's registry words them.</summary>
     /// <exception cref="SchemaTooComplexException">The comparison would exceed its work bound.</exception>
     IReadOnlyList<string> Check(CompatibilityLevel level, CompatibilityPolicy policy, ParsedSchema candidate, IReadOnlyList<ParsedSchema> previousNewestFirst);
+
+    /// <summary>Writes a schema as a GET answers it, in the <c>format</c> the request asks for (null: the format's default form).</summary>
+    string Render(ParsedSchema schema, string? format);
 }
 
 /// <summary>The formats the embedded registry knows, by their registry name.</summary>
 internal static class SchemaFormats
 {
-    private static readonly ISchemaFormat[] All = [new JsonSchemaFormat(), new TextOnlyFormat("PROTOBUF"), new TextOnlyFormat("AVRO")];
+    private static readonly ISchemaFormat[] All = [new JsonSchemaFormat(), new ProtobufFormat(), new TextOnlyFormat("AVRO")];
 
     /// <summary>Gets the registry names of the known formats, as <c>GET /schemas/types</c> lists them.</summary>
     public static IReadOnlyList<string> Types { get; } = All.Select(f => f.SchemaType).ToArray();
@@ -68,6 +72,8 @@ internal sealed class JsonSchemaFormat : ISchemaFormat
 
     public IReadOnlyList<string> Check(CompatibilityLevel level, CompatibilityPolicy policy, ParsedSchema candidate, IReadOnlyList<ParsedSchema> previousNewestFirst) =>
         CompatibilityChecker.Check(new JsonSchemaDiff(policy), level, candidate.Text, previousNewestFirst.Select(s => s.Text).ToList());
+
+    public string Render(ParsedSchema schema, string? format) => schema.Text;
 }
 
 /// <summary>A format the embedded registry stores as text and does not check for compatibility.</summary>
@@ -78,4 +84,66 @@ internal sealed class TextOnlyFormat(string schemaType) : ISchemaFormat
     public ParsedSchema Parse(string schema, IReadOnlyList<ResolvedReference> references) => new(schema, schema.Trim());
 
     public IReadOnlyList<string> Check(CompatibilityLevel level, CompatibilityPolicy policy, ParsedSchema candidate, IReadOnlyList<ParsedSchema> previousNewestFirst) => [];
+
+    public string Render(ParsedSchema schema, string? format) => schema.Text;
+}
+
+/// <summary>Protobuf, as .proto text or base64 of a serialized descriptor, with its imports resolved through the references.</summary>
+/// <remarks>
+/// The same schema gets the same id whichever form it came in (<see cref="ProtobufSchema.Canonical"/>). GET answers the
+/// text as registered, a descriptor registered as base64 printed as .proto text, and with <c>format=serialized</c> the
+/// base64 descriptor, as Confluent's registry does.
+/// </remarks>
+internal sealed class ProtobufFormat : ISchemaFormat
+{
+    public string SchemaType => "PROTOBUF";
+
+    public ParsedSchema Parse(string schema, IReadOnlyList<ResolvedReference> references)
+    {
+        // The whole closure of imports: the direct references and, once each, what they import.
+        var dependencies = new Dictionary<string, ProtobufDependency>(StringComparer.Ordinal);
+        foreach (var reference in references)
+        {
+            dependencies.TryAdd(reference.Name, new ProtobufDependency(reference.Name, reference.Schema.Schema, reference.Subject, reference.Version));
+            if (reference.Schema.Parsed is ParsedProtobuf imported)
+            {
+                foreach (var nested in imported.Schema.References)
+                {
+                    dependencies.TryAdd(nested.Name, nested);
+                }
+            }
+        }
+
+        try
+        {
+            var parsed = ProtobufSchema.Parse(schema, [.. dependencies.Values]);
+            return new ParsedProtobuf(schema, parsed, registeredSerialized: !schema.Contains('{', StringComparison.Ordinal) && !schema.Contains(';', StringComparison.Ordinal));
+        }
+        catch (FormatException ex)
+        {
+            throw new RegistryException(RegistryErrorCode.InvalidSchema, $"Invalid schema {schema}, details: {ex.Message}");
+        }
+    }
+
+    public IReadOnlyList<string> Check(CompatibilityLevel level, CompatibilityPolicy policy, ParsedSchema candidate, IReadOnlyList<ParsedSchema> previousNewestFirst) =>
+        []; // Protobuf compatibility rules: next commit
+
+    public string Render(ParsedSchema schema, string? format)
+    {
+        var protobuf = (ParsedProtobuf)schema;
+        if (format == "serialized")
+        {
+            return protobuf.RegisteredSerialized ? protobuf.Text.Trim() : protobuf.Schema.ToBase64();
+        }
+
+        return protobuf.Text; // .proto text of a registered descriptor: next commit
+    }
+
+    /// <summary>A parsed Protobuf schema, and whether it was registered as a serialized descriptor.</summary>
+    internal sealed class ParsedProtobuf(string text, ProtobufSchema schema, bool registeredSerialized) : ParsedSchema(text, schema.Canonical)
+    {
+        public ProtobufSchema Schema { get; } = schema;
+
+        public bool RegisteredSerialized { get; } = registeredSerialized;
+    }
 }

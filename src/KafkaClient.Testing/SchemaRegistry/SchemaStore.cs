@@ -8,6 +8,11 @@ internal sealed record StoredSchema(int Id, string SchemaType, ParsedSchema Pars
 {
     /// <summary>Gets the schema text as it was first registered.</summary>
     public string Schema => Parsed.Text;
+
+    /// <summary>Writes the schema as a GET answers it: in the form asked for (Protobuf's <c>serialized</c>), else as its format shows it by default.</summary>
+    /// <param name="format">The request's <c>format</c>, or null.</param>
+    /// <returns>The schema text.</returns>
+    public string Render(string? format) => SchemaFormats.Get(SchemaType).Render(Parsed, format);
 }
 
 internal sealed class SubjectVersion(int version, StoredSchema schema)
@@ -413,7 +418,7 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
                 var version = _subjects.GetValueOrDefault(reference.Subject)?.FirstOrDefault(v => v.Version == reference.Version && !v.Deleted);
                 if (version is not null)
                 {
-                    resolved.Add(new ResolvedReference(reference.Name, version.Schema));
+                    resolved.Add(new ResolvedReference(reference.Name, reference.Subject, reference.Version, version.Schema));
                 }
             }
         }

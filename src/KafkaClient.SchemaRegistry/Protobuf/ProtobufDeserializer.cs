@@ -25,6 +25,7 @@ namespace KafkaClient.SchemaRegistry.Protobuf;
 public sealed class ProtobufDeserializer<T> : IAsyncDeserializer<T>
     where T : IMessage<T>, new()
 {
+    private readonly ISchemaRegistryClient _registry;
     private readonly ProtobufSerdeConfig _config;
     private readonly MessageParser<T> _parser;
     private readonly string _fullName;
@@ -45,6 +46,7 @@ public sealed class ProtobufDeserializer<T> : IAsyncDeserializer<T>
     internal ProtobufDeserializer(ISchemaRegistryClient registry, ProtobufSerdeConfig? config, TimeProvider? time)
     {
         ArgumentNullException.ThrowIfNull(registry);
+        _registry = registry;
         _config = config ?? ProtobufSerdeConfig.Default;
         var sample = new T();
         _parser = new MessageParser<T>(() => new T());
@@ -142,20 +144,19 @@ public sealed class ProtobufDeserializer<T> : IAsyncDeserializer<T>
                 topic: context.Topic);
     }
 
-    private Task<Writer> PrepareAsync(int id, Schema schema)
+    private async Task<Writer> PrepareAsync(int id, Schema schema)
     {
         if (schema.SchemaType != SchemaType.Protobuf)
         {
             throw new ProtobufSerdeException(ProtobufSerdeFailure.UnsupportedSchema, $"Schema {id} is a {schema.SchemaType} schema, not Protobuf.", null, id);
         }
 
-        if (!WriterFile.TryReadSerialized(schema.SchemaString, out var file))
-        {
-            throw new ProtobufSerdeException(ProtobufSerdeFailure.UnsupportedSchema, $"Schema {id} did not come as a serialized descriptor (the registry ignored format=serialized).", null, id);
-        }
-
-        var path = file!.PathOf(_fullName);
-        return Task.FromResult(new Writer(id, file, path is null ? null : MessageIndexes.Encode(path, _config.UseDeprecatedFormat)));
+        // A registry that ignores format=serialized answers .proto text: parsed with its imports.
+        var file = WriterFile.TryReadSerialized(schema.SchemaString, out var serialized)
+            ? serialized!
+            : WriterFile.Of((await WriterSchemaLoader.LoadAsync(_registry, id, schema).ConfigureAwait(false)).Descriptor);
+        var path = file.PathOf(_fullName);
+        return new Writer(id, file, path is null ? null : MessageIndexes.Encode(path, _config.UseDeprecatedFormat));
     }
 
     /// <summary>What is known about one writer schema: its file and the encoded path of T in it (null if the file lacks T).</summary>

@@ -115,43 +115,7 @@ public sealed class ProtobufJsonDeserializer : IAsyncDeserializer<JsonNode>
             throw new ProtobufSerdeException(ProtobufSerdeFailure.UnsupportedSchema, $"Schema {id} is a {schema.SchemaType} schema, not Protobuf.", null, id);
         }
 
-        // The imports, depth first, as the registry has them (a registry may give them as .proto text).
-        var dependencies = new Dictionary<string, ProtobufDependency>(StringComparer.Ordinal);
-        await CollectAsync(schema.References, dependencies, id, depth: 0).ConfigureAwait(false);
-        ProtobufSchema parsed;
-        try
-        {
-            parsed = ProtobufSchema.Parse(schema.SchemaString, [.. dependencies.Values]);
-        }
-        catch (FormatException ex)
-        {
-            throw new ProtobufSerdeException(ProtobufSerdeFailure.UnsupportedSchema, $"Schema {id} could not be parsed: {ErrorText.Safe(ex.Message, 512)}", ex, id);
-        }
-
-        return new Writer(Build(parsed, id));
-    }
-
-    private async Task CollectAsync(IEnumerable<SchemaReference> references, Dictionary<string, ProtobufDependency> into, int id, int depth)
-    {
-        if (depth > MessageIndexes.MaxDepth)
-        {
-            throw new ProtobufSerdeException(ProtobufSerdeFailure.UnsupportedSchema, $"The references of schema {id} nest deeper than {MessageIndexes.MaxDepth} levels.", null, id);
-        }
-
-        foreach (var reference in references)
-        {
-            if (into.ContainsKey(reference.Name))
-            {
-                continue;
-            }
-
-            var registered = await ProtobufSerdeErrors.Instance.CallAsync(
-                () => _registry.GetRegisteredSchemaAsync(reference.Subject, reference.Version, ignoreDeletedSchemas: false),
-                $"fetching {reference.Name} (subject \"{reference.Subject}\", version {reference.Version}), imported by schema {id}",
-                subject: reference.Subject).ConfigureAwait(false);
-            into[reference.Name] = new ProtobufDependency(reference.Name, registered.SchemaString, reference.Subject, reference.Version);
-            await CollectAsync(registered.References, into, id, depth + 1).ConfigureAwait(false);
-        }
+        return new Writer(Build(await WriterSchemaLoader.LoadAsync(_registry, id, schema).ConfigureAwait(false), id));
     }
 
     /// <summary>Builds Google.Protobuf descriptors for the schema and its imports, each file after the files it imports.</summary>

@@ -143,11 +143,12 @@ public sealed class ProtobufSerializer<T> : IAsyncSerializer<T>
 
         if (!WriterFile.TryReadSerialized(latest.SchemaString, out var file))
         {
-            // The registry answers with .proto text by default; its serialized form is a descriptor.
+            // The registry answers with .proto text by default; its serialized form is a descriptor, and an older
+            // registry that ignores the format gets its text parsed with the imports.
             var serialized = await ProtobufSerdeErrors.Instance.CallAsync(() => _registry.GetSchemaAsync(latest.Id, "serialized"), $"fetching schema {latest.Id}", latest.Id, latest.Subject).ConfigureAwait(false);
             if (!WriterFile.TryReadSerialized(serialized.SchemaString, out file))
             {
-                throw new ProtobufSerdeException(ProtobufSerdeFailure.UnsupportedSchema, $"Schema {latest.Id} of subject \"{latest.Subject}\" is not available as a serialized descriptor (format=serialized).", null, latest.Id, latest.Subject);
+                file = WriterFile.Of((await WriterSchemaLoader.LoadAsync(_registry, latest.Id, latest).ConfigureAwait(false)).Descriptor);
             }
         }
 

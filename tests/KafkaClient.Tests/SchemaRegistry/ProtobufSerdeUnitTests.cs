@@ -242,3 +242,25 @@ public sealed class ProtobufSerdeUnitTests : IAsyncLifetime
         Assert.Equal(ProtobufSerdeFailure.UnsupportedSchema, ex.Failure);
     }
 }
+
+/// <summary>A registry that ignores <c>format=serialized</c> (older than Confluent 7) answers .proto text: the deserializer parses it.</summary>
+public sealed class ProtobufTextSchemaTests
+{
+    [Fact]
+    public async Task A_writer_schema_given_as_text_is_parsed()
+    {
+        var registry = new InProcessSchemaRegistry();
+        registry.Add(5, """
+            syntax = "proto3";
+            package kafkaclient.tests;
+            message User { string name = 1; int64 favorite_number = 2; string favorite_color = 3; string twitter_handle = 4; }
+            """, SchemaType.Protobuf);
+        var user = new User { Name = "text", FavoriteNumber = 9 };
+        byte[] frame = [0, 0, 0, 0, 5, 0, .. user.ToByteArray()];
+        Assert.Equal(user, await new ProtobufDeserializer<User>(registry).DeserializeAsync(frame, false, new SerializationContext(MessageComponentType.Value, "t")));
+
+        registry.Add(6, "syntax = \"proto3\"; message Broken { Missing m = 1; }", SchemaType.Protobuf);
+        var ex = await Assert.ThrowsAsync<ProtobufSerdeException>(() => new ProtobufDeserializer<User>(registry).DeserializeAsync(new byte[] { 0, 0, 0, 0, 6, 0 }, false, new SerializationContext(MessageComponentType.Value, "t")));
+        Assert.Equal(ProtobufSerdeFailure.UnsupportedSchema, ex.Failure);
+    }
+}

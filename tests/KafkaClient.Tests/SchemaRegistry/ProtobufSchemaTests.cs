@@ -244,6 +244,39 @@ public class ProtobufSchemaTests
     }
 
     [Fact]
+    public async Task A_long_chain_of_public_imports_is_refused_without_overflowing_the_stack()
+    {
+        var dependencies = Enumerable.Range(0, 10_000)
+            .Select(i => new ProtobufDependency($"f{i}.proto", i < 9_999 ? $"syntax = \"proto3\"; import public \"f{i + 1}.proto\";" : "syntax = \"proto3\"; package last; message T {}"))
+            .ToList();
+        var ex = await Assert.ThrowsAsync<FormatException>(() => Task.Run(() => ProtobufSchema.Parse("syntax = \"proto3\"; import \"f0.proto\"; message M { last.T t = 1; }", dependencies)).WaitAsync(HangGuard));
+        Assert.Contains("chain of more than 64 imports", ex.Message, StringComparison.Ordinal);
+
+        // Within the bound, names resolve through the chain.
+        var parsed = ProtobufSchema.Parse("syntax = \"proto3\"; import \"f9960.proto\"; message M { last.T t = 1; }", dependencies);
+        Assert.Equal(".last.T", parsed.Descriptor.MessageType[0].Field[0].TypeName);
+        Assert.Equal(40, parsed.Dependencies.Count);
+    }
+
+    [Fact]
+    public async Task A_lattice_of_imports_with_exponentially_many_paths_is_refused_at_once()
+    {
+        // 40 levels of two files, each importing (publicly) both files of the next level: 2^40 import paths.
+        var dependencies = new List<ProtobufDependency>();
+        for (var level = 0; level < 40; level++)
+        {
+            for (var side = 0; side < 2; side++)
+            {
+                var imports = level < 39 ? $"import public \"l{level + 1}a.proto\"; import public \"l{level + 1}b.proto\";" : string.Empty;
+                dependencies.Add(new ProtobufDependency($"l{level}{(side == 0 ? 'a' : 'b')}.proto", $"syntax = \"proto3\"; {imports}"));
+            }
+        }
+
+        var ex = await Assert.ThrowsAsync<FormatException>(() => Task.Run(() => ProtobufSchema.Parse("syntax = \"proto3\"; import \"l0a.proto\"; message M { Missing m = 1; }", dependencies)).WaitAsync(HangGuard));
+        Assert.Contains("import paths", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Serialized_dependencies_that_import_each_other_are_a_cycle()
     {
         var a = new FileDescriptorProto { Name = "a.proto", Dependency = { "b.proto" } };

@@ -15,6 +15,7 @@ public sealed class ProtobufSchema
 {
     private readonly FileDescriptorProto _descriptor;
     private readonly Dictionary<string, FileDescriptorProto> _dependencies;
+    private ProtobufDiffModel? _diffModel;
 
     private ProtobufSchema(FileDescriptorProto descriptor, Dictionary<string, FileDescriptorProto> dependencies, IReadOnlyList<ProtobufDependency> references)
     {
@@ -46,6 +47,8 @@ public sealed class ProtobufSchema
     internal FileDescriptorProto RawDescriptor => _descriptor;
 
     internal IReadOnlyDictionary<string, FileDescriptorProto> RawDependencies => _dependencies;
+
+    internal ProtobufDiffModel DiffModel => LazyInitializer.EnsureInitialized(ref _diffModel, () => ProtobufDiffModel.Build(this));
 
     /// <summary>Parses a schema and the files it imports.</summary>
     /// <param name="schema">The schema: .proto text, or base64 of a serialized <c>FileDescriptorProto</c>.</param>

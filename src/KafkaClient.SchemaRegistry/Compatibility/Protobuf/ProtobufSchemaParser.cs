@@ -28,6 +28,8 @@ internal static class ProtobufSchemaParser
 
     private const int MaxReportedErrors = 10;
 
+    private static readonly MessageParser<FileDescriptorProto> DiscardingUnknown = FileDescriptorProto.Parser.WithDiscardUnknownFields(true);
+
     private enum SymbolKind
     {
         Message,
@@ -102,7 +104,10 @@ internal static class ProtobufSchemaParser
                 else
                 {
                     // Known to the parser so that text importing it resolves its types; it is not taken from the parser.
-                    var copy = PbNetSerializer.Deserialize<PbNet.FileDescriptorProto>(new MemoryStream(source.Descriptor!.ToByteArray()));
+                    // The copy leaves out unknown fields, which the parser's reader rejects when their wire type is
+                    // not the one it expects for their number (Google.Protobuf's keeps them as unknown).
+                    var known = DiscardingUnknown.ParseFrom(source.Descriptor!.ToByteArray());
+                    var copy = PbNetSerializer.Deserialize<PbNet.FileDescriptorProto>(new MemoryStream(known.ToByteArray()));
                     copy.Name = source.Name;
                     set.Files.Add(copy);
                 }
@@ -110,7 +115,7 @@ internal static class ProtobufSchemaParser
 
             set.Process();
         }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or NullReferenceException or IndexOutOfRangeException or KeyNotFoundException or OverflowException or NotSupportedException or FormatException or InvalidCastException)
+        catch (Exception ex) when (ex is global::ProtoBuf.ProtoException or ArgumentException or InvalidOperationException or NullReferenceException or IndexOutOfRangeException or KeyNotFoundException or OverflowException or NotSupportedException or FormatException or InvalidCastException)
         {
             throw new FormatException($"The schema could not be parsed: {ex.Message}", ex);
         }

@@ -126,7 +126,7 @@ internal sealed class ProtobufFormat : ISchemaFormat
     }
 
     public IReadOnlyList<string> Check(CompatibilityLevel level, CompatibilityPolicy policy, ParsedSchema candidate, IReadOnlyList<ParsedSchema> previousNewestFirst) =>
-        []; // Protobuf compatibility rules: next commit
+        CompatibilityChecker.Check(new ProtobufSchemaDiff(), level, ((ParsedProtobuf)candidate).Schema, previousNewestFirst.Select(s => ((ParsedProtobuf)s).Schema).ToList());
 
     public string Render(ParsedSchema schema, string? format)
     {

@@ -19,7 +19,7 @@ internal static class ConformanceData
 
     /// <summary>Gets what to do when the folder is missing.</summary>
     public static string MissingMessage =>
-        $"Confluent's conformance cases were not found: put them in {ExpectedFolder()} (json-schema-provider/*.json), " +
+        $"Confluent's conformance cases were not found: put them in {ExpectedFolder()} (json-schema-provider/*.json, protobuf-provider/*.json), " +
         $"that is {RelativeFolder} beside the checkout, as CI lays it out.";
 
     public static IEnumerable<(string File, int Index, JsonObject Case)> JsonSchemaCases()
@@ -33,6 +33,27 @@ internal static class ConformanceData
                 yield return (Path.GetFileName(file), i, cases[i]!.AsObject());
             }
         }
+    }
+
+    public static IEnumerable<(string File, int Index, JsonObject Case)> ProtobufCases()
+    {
+        var folder = Folder ?? throw new DirectoryNotFoundException(MissingMessage);
+        foreach (var file in Directory.GetFiles(Path.Combine(folder, "protobuf-provider"), "*.json").Order(StringComparer.Ordinal))
+        {
+            var cases = JsonNode.Parse(File.ReadAllText(file), documentOptions: new JsonDocumentOptions { AllowTrailingCommas = true })!.AsArray();
+            for (var i = 0; i < cases.Count; i++)
+            {
+                yield return (Path.GetFileName(file), i, cases[i]!.AsObject());
+            }
+        }
+    }
+
+    /// <summary>Reads a file the Protobuf cases name by resource path (under protobuf-provider), or null when it is not there.</summary>
+    public static string? ProtobufResource(string path)
+    {
+        var folder = Folder ?? throw new DirectoryNotFoundException(MissingMessage);
+        var file = Path.Combine(folder, "protobuf-provider", path);
+        return File.Exists(file) ? File.ReadAllText(file) : null;
     }
 
     private static string? FindFolder()

@@ -115,4 +115,27 @@ public sealed class EmbeddedRegistryProtobufTests : IAsyncLifetime
         var compatibility = await _http.SendAsync("POST", "/compatibility/subjects/bad/versions", Body(schema), cancellationToken: timeout.Token);
         Assert.True(compatibility.Status is 422 or 404, $"{what}: {compatibility.Status} {compatibility.Body}");
     }
+
+    [Fact]
+    public async Task Backward_compatibility_follows_confluents_protobuf_rules()
+    {
+        _ = await RegisterAsync("evolving", UserText);
+
+        // Adding a field is compatible; changing a field's scalar kind is not.
+        var added = UserText.Replace("string twitter_handle = 4;", "string twitter_handle = 4;\n  string email = 5;", StringComparison.Ordinal);
+        _ = await RegisterAsync("evolving", added);
+        var changed = added.Replace("int64 favorite_number = 2;", "string favorite_number = 2;", StringComparison.Ordinal);
+        var refused = await _http.SendAsync("POST", "/subjects/evolving/versions", Body(changed));
+        Assert.Equal((409, 409), (refused.Status, refused.ErrorCode));
+        Assert.Contains("FIELD_SCALAR_KIND_CHANGED", refused.Body, StringComparison.Ordinal);
+        Assert.Contains("#/User/2", refused.Body, StringComparison.Ordinal);
+        Assert.Contains("compatibility: 'BACKWARD'", JsonNode.Parse(refused.Body)!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        var test = JsonNode.Parse((await _http.SendAsync("POST", "/compatibility/subjects/evolving/versions/latest?verbose=true", Body(changed))).Body)!;
+        Assert.False(test["is_compatible"]!.GetValue<bool>());
+        Assert.Contains("FIELD_SCALAR_KIND_CHANGED", test["messages"]!.ToJsonString(), StringComparison.Ordinal);
+
+        // The descriptor of the generated class is the first version again, compatible with the second.
+        Assert.Equal(200, (await _http.SendAsync("POST", "/compatibility/subjects/evolving/versions/latest", Body(User.Descriptor.File.SerializedData.ToBase64()))).Status);
+    }
 }

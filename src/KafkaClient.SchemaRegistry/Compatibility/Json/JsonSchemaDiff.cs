@@ -20,7 +20,7 @@ namespace KafkaClient.SchemaRegistry.Compatibility.Json;
 public sealed class JsonSchemaDiff : ISchemaDiff
 {
     /// <summary>The changes that keep a schema backward compatible under the STRICT (default) policy. Read-only: not castable to a mutable set.</summary>
-    public static readonly IReadOnlySet<JsonSchemaChangeKind> CompatibleChanges = new ReadOnlyKindSet(
+    public static readonly IReadOnlySet<JsonSchemaChangeKind> CompatibleChanges = new ReadOnlyKindSet<JsonSchemaChangeKind>(
     [
         Change.IdChanged, Change.DescriptionChanged, Change.TitleChanged, Change.DefaultChanged, Change.SchemaRemoved, Change.TypeExtended,
         Change.MaxLengthIncreased, Change.MaxLengthRemoved, Change.MinLengthDecreased, Change.MinLengthRemoved, Change.PatternRemoved,
@@ -44,7 +44,7 @@ public sealed class JsonSchemaDiff : ISchemaDiff
     ]);
 
     /// <summary>The changes that the LENIENT policy also accepts: it treats open content models as closed to unknown writers. Read-only: not castable to a mutable set.</summary>
-    public static readonly IReadOnlySet<JsonSchemaChangeKind> LenientOnlyChanges = new ReadOnlyKindSet(
+    public static readonly IReadOnlySet<JsonSchemaChangeKind> LenientOnlyChanges = new ReadOnlyKindSet<JsonSchemaChangeKind>(
     [
         Change.OptionalPropertyAddedToOpenContentModel, Change.RequiredPropertyWithDefaultAddedToOpenContentModel,
         Change.AdditionalPropertiesRemoved, Change.AdditionalPropertiesNarrowed,

@@ -9,27 +9,28 @@ namespace KafkaClient.SchemaRegistry.Compatibility.Json;
 /// <see cref="ISet{T}"/> and <see cref="ICollection{T}"/> (their mutators throw); this wrapper does not, so a caller
 /// cannot cast a public set of kinds back to any mutable collection interface, let alone to <see cref="HashSet{T}"/>.
 /// </remarks>
-internal sealed class ReadOnlyKindSet(IEnumerable<JsonSchemaChangeKind> kinds) : IReadOnlySet<JsonSchemaChangeKind>
+/// <typeparam name="T">The kind of change.</typeparam>
+internal sealed class ReadOnlyKindSet<T>(IEnumerable<T> kinds) : IReadOnlySet<T>
 {
-    private readonly FrozenSet<JsonSchemaChangeKind> _kinds = kinds.ToFrozenSet();
+    private readonly FrozenSet<T> _kinds = kinds.ToFrozenSet();
 
     public int Count => _kinds.Count;
 
-    public bool Contains(JsonSchemaChangeKind item) => _kinds.Contains(item);
+    public bool Contains(T item) => _kinds.Contains(item);
 
-    public bool IsProperSubsetOf(IEnumerable<JsonSchemaChangeKind> other) => _kinds.IsProperSubsetOf(other);
+    public bool IsProperSubsetOf(IEnumerable<T> other) => _kinds.IsProperSubsetOf(other);
 
-    public bool IsProperSupersetOf(IEnumerable<JsonSchemaChangeKind> other) => _kinds.IsProperSupersetOf(other);
+    public bool IsProperSupersetOf(IEnumerable<T> other) => _kinds.IsProperSupersetOf(other);
 
-    public bool IsSubsetOf(IEnumerable<JsonSchemaChangeKind> other) => _kinds.IsSubsetOf(other);
+    public bool IsSubsetOf(IEnumerable<T> other) => _kinds.IsSubsetOf(other);
 
-    public bool IsSupersetOf(IEnumerable<JsonSchemaChangeKind> other) => _kinds.IsSupersetOf(other);
+    public bool IsSupersetOf(IEnumerable<T> other) => _kinds.IsSupersetOf(other);
 
-    public bool Overlaps(IEnumerable<JsonSchemaChangeKind> other) => _kinds.Overlaps(other);
+    public bool Overlaps(IEnumerable<T> other) => _kinds.Overlaps(other);
 
-    public bool SetEquals(IEnumerable<JsonSchemaChangeKind> other) => _kinds.SetEquals(other);
+    public bool SetEquals(IEnumerable<T> other) => _kinds.SetEquals(other);
 
-    public IEnumerator<JsonSchemaChangeKind> GetEnumerator() => ((IEnumerable<JsonSchemaChangeKind>)_kinds).GetEnumerator();
+    public IEnumerator<T> GetEnumerator() => ((IEnumerable<T>)_kinds).GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }

@@ -8,13 +8,16 @@ namespace KafkaClient.SchemaRegistry.Compatibility.Protobuf;
 /// <remarks>
 /// The schema and each dependency may be .proto text or base64 of a serialized <c>FileDescriptorProto</c>, as
 /// Confluent's registry accepts them. Imports of Google's well-known types (<c>google/protobuf/*.proto</c>), of the
-/// common types protobuf-net ships (<c>google/type/*.proto</c>) and of Confluent's <c>confluent/meta.proto</c> and
-/// <c>confluent/type/decimal.proto</c> need no dependency. Immutable and thread-safe: descriptors are handed out as copies.
+/// common types protobuf-net ships (<c>google/type/*.proto</c>) and of Confluent's <c>confluent/meta.proto</c>,
+/// <c>confluent/type/decimal.proto</c> and <c>confluent/type/variant.proto</c> need no dependency. Parsing is bounded:
+/// text nested more than 64 levels deep, a chain of more than 64 imports, more than 10,000 import paths from one file
+/// and imports in a cycle are format errors. Immutable and thread-safe: descriptors are handed out as copies.
 /// </remarks>
 public sealed class ProtobufSchema
 {
     private readonly FileDescriptorProto _descriptor;
     private readonly Dictionary<string, FileDescriptorProto> _dependencies;
+    private ProtobufDiffModel? _diffModel;
 
     private ProtobufSchema(FileDescriptorProto descriptor, Dictionary<string, FileDescriptorProto> dependencies, IReadOnlyList<ProtobufDependency> references)
     {
@@ -46,6 +49,8 @@ public sealed class ProtobufSchema
     internal FileDescriptorProto RawDescriptor => _descriptor;
 
     internal IReadOnlyDictionary<string, FileDescriptorProto> RawDependencies => _dependencies;
+
+    internal ProtobufDiffModel DiffModel => LazyInitializer.EnsureInitialized(ref _diffModel, () => ProtobufDiffModel.Build(this));
 
     /// <summary>Parses a schema and the files it imports.</summary>
     /// <param name="schema">The schema: .proto text, or base64 of a serialized <c>FileDescriptorProto</c>.</param>

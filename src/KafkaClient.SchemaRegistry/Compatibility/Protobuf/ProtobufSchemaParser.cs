@@ -20,7 +20,15 @@ internal static class ProtobufSchemaParser
     /// <summary>The name the schema itself has while it is parsed: one that no import can mean.</summary>
     public const string RootName = "<schema>";
 
+    /// <summary>The longest chain of imports accepted (the parser resolves names through imports recursively).</summary>
+    public const int MaxImportDepth = 64;
+
+    /// <summary>The most import paths from one file accepted (the parser may walk each of them to resolve a name).</summary>
+    public const int MaxImportPaths = 10_000;
+
     private const int MaxReportedErrors = 10;
+
+    private static readonly MessageParser<FileDescriptorProto> DiscardingUnknown = FileDescriptorProto.Parser.WithDiscardUnknownFields(true);
 
     private enum SymbolKind
     {
@@ -80,7 +88,7 @@ internal static class ProtobufSchemaParser
             }
         }
 
-        CheckNoCycle(order, sources);
+        CheckImportGraph(order, sources);
 
         // The parser is given every file beforehand and may load no other (the disk is never read): so the files it
         // sees, and how they import each other, are the ones checked above.
@@ -96,7 +104,10 @@ internal static class ProtobufSchemaParser
                 else
                 {
                     // Known to the parser so that text importing it resolves its types; it is not taken from the parser.
-                    var copy = PbNetSerializer.Deserialize<PbNet.FileDescriptorProto>(new MemoryStream(source.Descriptor!.ToByteArray()));
+                    // The copy leaves out unknown fields, which the parser's reader rejects when their wire type is
+                    // not the one it expects for their number (Google.Protobuf's keeps them as unknown).
+                    var known = DiscardingUnknown.ParseFrom(source.Descriptor!.ToByteArray());
+                    var copy = PbNetSerializer.Deserialize<PbNet.FileDescriptorProto>(new MemoryStream(known.ToByteArray()));
                     copy.Name = source.Name;
                     set.Files.Add(copy);
                 }
@@ -104,7 +115,7 @@ internal static class ProtobufSchemaParser
 
             set.Process();
         }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or NullReferenceException or IndexOutOfRangeException or KeyNotFoundException or OverflowException or NotSupportedException or FormatException or InvalidCastException)
+        catch (Exception ex) when (ex is global::ProtoBuf.ProtoException or ArgumentException or InvalidOperationException or NullReferenceException or IndexOutOfRangeException or KeyNotFoundException or OverflowException or NotSupportedException or FormatException or InvalidCastException)
         {
             throw new FormatException($"The schema could not be parsed: {ex.Message}", ex);
         }
@@ -213,10 +224,15 @@ internal static class ProtobufSchemaParser
     private static string Where(Source source, ProtoImport import) =>
         source.Text is not null ? $"{source.Name}({import.Line},{import.Column})" : source.Name;
 
-    private static void CheckNoCycle(List<Source> order, Dictionary<string, Source> sources)
+    private static void CheckImportGraph(List<Source> order, Dictionary<string, Source> sources)
     {
-        // Iterative depth-first search: grey files are on the current path, black ones are done.
+        // Iterative depth-first search: grey files are on the current path, black ones are done. Once a file is done,
+        // so are its imports: its depth and number of import paths follow from theirs. The parser looks names up
+        // through imports recursively, each path anew, so both are bounded (a lattice of files that import two
+        // files each has twice as many paths at each level).
         var state = new Dictionary<Source, int>(ReferenceEqualityComparer.Instance);
+        var depth = new Dictionary<Source, int>(ReferenceEqualityComparer.Instance);
+        var paths = new Dictionary<Source, long>(ReferenceEqualityComparer.Instance);
         foreach (var start in order)
         {
             if (state.ContainsKey(start))
@@ -249,6 +265,18 @@ internal static class ProtobufSchemaParser
                 {
                     state[file] = 2;
                     path.RemoveAt(path.Count - 1);
+                    var imported = file.Imports.Select(i => sources[i.Path]).Distinct().ToList();
+                    depth[file] = imported.Count == 0 ? 0 : 1 + imported.Max(i => depth[i]);
+                    paths[file] = Math.Min(MaxImportPaths + 1L, imported.Sum(i => 1 + paths[i]));
+                    if (depth[file] > MaxImportDepth)
+                    {
+                        throw new FormatException($"{file.Name} imports files through a chain of more than {MaxImportDepth} imports.");
+                    }
+
+                    if (paths[file] > MaxImportPaths)
+                    {
+                        throw new FormatException($"{file.Name} reaches imported files through more than {MaxImportPaths} import paths.");
+                    }
                 }
             }
         }

@@ -32,7 +32,7 @@ public sealed class RequiresJavaScriptPeerFactAttribute : FactAttribute
     {
         if (Environment.GetEnvironmentVariable("CI") != "true" && JavaScriptPeer.Missing() is { } missing)
         {
-            Skip = $"{missing}; CI installs it and runs this test.";
+            Skip = $"{missing}; CI installs what is missing and runs this test.";
         }
     }
 }

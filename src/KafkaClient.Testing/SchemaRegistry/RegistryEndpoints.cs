@@ -10,9 +10,8 @@ namespace KafkaClient.Testing.SchemaRegistry;
 /// <remarks>
 /// Handlers answer 200 with JSON (or a raw schema); every error is a <see cref="RegistryException"/> thrown to
 /// <see cref="EmbeddedSchemaRegistry"/>, which answers it with Confluent's error body. As in Confluent's registry the
-/// resource is matched first: a path that is not mapped is a 404 (as in a registry without the endpoint: associations,
-/// exporters, ...), a method that the path does not have a 405, and only then are the content type (415) and the
-/// body (400) read.
+/// resource is matched first: a path that is not mapped is a 404 (as in a registry without the endpoint: exporters,
+/// ...), a method that the path does not have a 405, and only then are the content type (415) and the body (400) read.
 /// </remarks>
 internal sealed class RegistryEndpoints(SchemaStore store)
 {
@@ -47,6 +46,15 @@ internal sealed class RegistryEndpoints(SchemaStore store)
         subjects.MapDelete("/{subject}/versions/{version}", Json(r => store.DeleteVersion(r.Subject, r.Version!, r.Flag("permanent"))));
         subjects.MapGet("/{subject}/versions/{version}/schema", Text(r => store.Version(r.Subject, r.Version!, r.Flag("deleted")).Schema.Render(r.Query("format"))));
         subjects.MapGet("/{subject}/versions/{version}/referencedby", Json(r => Numbers(store.ReferencedBy(r.Subject, r.Version!))));
+
+        // This registry makes no associations: every lookup answers what Confluent's registry (8.x) answers for a topic or
+        // subject without any, an empty list. The Associated subject name strategy, the default of Confluent's current
+        // serializers (.NET, JavaScript, Go...), then falls back to its fallback, the topic name (a registry older than
+        // associations answers 404, which the strategy takes the same way).
+        var associations = app.MapGroup("/associations");
+        associations.MapGet("/subjects/{subject}", Json(_ => new JsonArray()));
+        associations.MapGet("/resources/{resourceId}", Json(_ => new JsonArray()));
+        associations.MapGet("/resources/{resourceNamespace}/{resourceName}", Json(_ => new JsonArray()));
 
         var compatibility = app.MapGroup("/compatibility/subjects/{subject}/versions");
         compatibility.MapPost("", Json(TestCompatibility));

@@ -144,6 +144,32 @@ public sealed class RegistryRestConformanceTests(ITestOutputHelper output) : IAs
         Assert.Equal(401, (await http.SendAsync("GET", "subjects")).Status);
     }
 
+    /// <summary>
+    /// The embedded registry has no associations and answers every lookup as Confluent's registry (8.x) does for a topic or
+    /// subject without any: 200 and an empty list, which sends the serializers' default Associated subject name strategy to
+    /// its fallback (the topic name). Embedded only: a registry older than associations answers 404, which those
+    /// strategies take the same way.
+    /// </summary>
+    [Fact]
+    public async Task Associations_are_an_empty_list()
+    {
+        using var http = new RegistryHttp(_embedded!.Url);
+        foreach (var path in new[]
+        {
+            "associations/resources/-/orders?resourceType=topic&associationType=value", // Confluent's JavaScript serializer
+            "associations/resources/lkc-1/orders%2Feu?resourceType=topic&associationType=key&associationType=value&lifecycle=STRONG&offset=1&limit=10",
+            "associations/resources/some-resource-id?resourceType=topic",
+            "associations/subjects/orders-value",
+        })
+        {
+            var answer = await http.GetAsync(path);
+            Assert.Equal((200, "[]"), (answer.Status, answer.Body));
+        }
+
+        using var client = new Confluent.SchemaRegistry.CachedSchemaRegistryClient(new Confluent.SchemaRegistry.SchemaRegistryConfig { Url = _embedded.Url });
+        Assert.Empty(await client.GetAssociationsByResourceNameAsync("orders", "-", "topic", ["value"], null, 0, -1));
+    }
+
     internal static RestStep Register(string body) => new("POST", "subjects/{s}/versions", body);
 
     internal static RestStep RegisterJson(string schema) => Register(RegistryHttp.JsonSchemaBody(schema));

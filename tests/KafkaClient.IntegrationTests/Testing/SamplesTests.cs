@@ -41,4 +41,17 @@ public class SamplesTests
         Assert.Contains("Refused as expected: Schema being registered is incompatible with an earlier schema for subject \"user_json-value\"", output, StringComparison.Ordinal);
         Assert.Contains("compatibility: 'BACKWARD'", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Protobuf_walkthrough_produces_consumes_registers_references_and_is_refused_an_incompatible_schema()
+    {
+        var (exitCode, output) = await RunAsync("ProtobufWalkthrough.dll");
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("User record carol successfully produced to mytopic_protobuf", output, StringComparison.Ordinal);
+        Assert.Contains("User record bob: name: bob, favorite_number: 42, favorite_color: green", output, StringComparison.Ordinal);
+        Assert.Contains("refers to shared/address.proto (subject shared/address.proto, version 1)", output, StringComparison.Ordinal);
+        Assert.Contains("Signup record alice: signed up at 2026-11-26T09:30:00.0000000+00:00 from Springfield, US", output, StringComparison.Ordinal);
+        Assert.Contains("Refused as expected: Schema being registered is incompatible with an earlier schema for subject \"mytopic_protobuf-value\"", output, StringComparison.Ordinal);
+        Assert.Contains("FIELD_SCALAR_KIND_CHANGED", output, StringComparison.Ordinal);
+    }
 }

@@ -164,6 +164,30 @@ public class ProtobufSchemaTests
         Assert.Contains("type '.nope.X' not found", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    // Names are looked up as protoc does: case matters, innermost scope first...
+    [InlineData("message Foo {} message foo {} message A { foo f = 1; Foo g = 2; }", ".foo", ".Foo")]
+    [InlineData("message Outer { message foo {} Foo f = 1; } message Foo {}", ".Foo")]
+    [InlineData("package p.q; message M { q.N n = 1; p.q.N m = 2; } message N {}", ".p.q.N", ".p.q.N")]
+    [InlineData("package p; enum Kind { K0 = 0; } message M { Kind k = 1; M.Kind j = 2; enum Kind { J0 = 0; } }", ".p.M.Kind", ".p.M.Kind")]
+    // ... and a compound name belongs to the innermost scope that has its first part.
+    [InlineData("message Outer { message Foo {} message Inner { Foo.Bar x = 1; } } message Foo { message Bar {} }", null)]
+    [InlineData("message Foo {} message A { foo f = 1; }", null)]
+    public void Type_names_resolve_as_protoc_resolves_them(string body, params string?[] expected)
+    {
+        var schema = "syntax = \"proto3\";\n" + body;
+        if (expected is null or [null])
+        {
+            var ex = Assert.Throws<FormatException>(() => ProtobufSchema.Parse(schema));
+            Assert.Contains("not found", ex.Message, StringComparison.Ordinal);
+            return;
+        }
+
+        var parsed = ProtobufSchema.Parse(schema);
+        var fields = parsed.Descriptor.MessageType.SelectMany(m => m.Field.Concat(m.NestedType.SelectMany(n => n.Field))).ToList();
+        Assert.Equal(expected, fields.Select(f => f.TypeName));
+    }
+
     [Fact]
     public void Confluent_and_google_built_in_files_need_no_dependency()
     {

@@ -264,11 +264,32 @@ public class ProtobufSchemaTests
     [InlineData("syntax = \"proto3\"; enum E { A = 0; B = 99999999999999999999; }", "<schema>(1,")]
     [InlineData("syntax = \"proto3\"; message A { reserved 1 to 99999999999999999999; }", "<schema>(1,")]
     [InlineData("syntax = \"proto3\"; message A { int32 a = 1; int32 b = 1; }", "already in use")]
+    [InlineData("syntax = \"proto3\"; message A { int32 a = 19000; }", "reserved for the Protobuf implementation")]
     [InlineData("syntax = \"proto2\"; message A { int32 a = 1; }", "<schema>(1,")]
     [InlineData("AAAA", "nor is the schema base64 of a FileDescriptorProto")]
     public void Invalid_schemas_are_format_errors_that_say_where(string schema, string expected)
     {
         var ex = Assert.Throws<FormatException>(() => ProtobufSchema.Parse(schema));
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(1, 1, "which another field of the message has")]
+    [InlineData(1, 19_500, "reserved for the Protobuf implementation")]
+    [InlineData(0, 2, "outside 1 to 536870911")]
+    public void Field_numbers_of_a_serialized_descriptor_are_checked(int first, int second, string expected)
+    {
+        var file = new FileDescriptorProto { Syntax = "proto3" };
+        file.MessageType.Add(new DescriptorProto
+        {
+            Name = "M",
+            Field =
+            {
+                new FieldDescriptorProto { Name = "a", Number = first, Type = FieldDescriptorProto.Types.Type.Int32, Label = FieldDescriptorProto.Types.Label.Optional },
+                new FieldDescriptorProto { Name = "b", Number = second, Type = FieldDescriptorProto.Types.Type.Int32, Label = FieldDescriptorProto.Types.Label.Optional },
+            },
+        });
+        var ex = Assert.Throws<FormatException>(() => ProtobufSchema.Parse(file.ToByteString().ToBase64()));
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
     }
 

@@ -402,6 +402,7 @@ internal static class ProtobufSchemaParser
         while (pending.Count > 0)
         {
             var (message, name) = pending.Pop();
+            CheckFieldNumbers(source, message, name);
             foreach (var field in message.Field.Concat(message.Extension))
             {
                 ResolveField(source, field, name, symbols);
@@ -424,6 +425,30 @@ internal static class ProtobufSchemaParser
         }
 
         return file;
+    }
+
+    /// <summary>Checks a message's field numbers as protoc does (the text parser lets 19000 to 19999 through; a serialized descriptor is not checked by it at all).</summary>
+    private static void CheckFieldNumbers(Source source, DescriptorProto message, string name)
+    {
+        var seen = new HashSet<int>();
+        foreach (var field in message.Field)
+        {
+            var where = $"{source.Name}: field '{name.TrimStart('.')}.{field.Name}'";
+            if (field.Number is < 1 or > 536_870_911)
+            {
+                throw new FormatException($"{where} has number {field.Number}, outside 1 to 536870911.");
+            }
+
+            if (field.Number is >= 19_000 and <= 19_999)
+            {
+                throw new FormatException($"{where} has number {field.Number}: 19000 to 19999 are reserved for the Protobuf implementation.");
+            }
+
+            if (!seen.Add(field.Number))
+            {
+                throw new FormatException($"{where} has number {field.Number}, which another field of the message has.");
+            }
+        }
     }
 
     private static void ResolveField(Source source, FieldDescriptorProto field, string scope, Dictionary<string, SymbolKind> symbols)

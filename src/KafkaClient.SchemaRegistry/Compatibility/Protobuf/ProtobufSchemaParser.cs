@@ -11,9 +11,11 @@ namespace KafkaClient.SchemaRegistry.Compatibility.Protobuf;
 /// <summary>Parses a schema and the files it imports into Google.Protobuf descriptors, with protobuf-net.Reflection for the .proto text.</summary>
 /// <remarks>
 /// The files are found first (each one's imports, resolved against the given dependencies and the built-in files),
-/// so that a missing import or a cycle of imports is reported before the parser runs; files given as base64 of a
-/// serialized <c>FileDescriptorProto</c> are taken as they are, with their type names resolved and checked here
-/// (protobuf-net resolves types from text only).
+/// so that a missing import, a cycle of imports or an import graph the parser would take too long over is reported
+/// before the parser runs. protobuf-net parses the text; files given as base64 of a serialized
+/// <c>FileDescriptorProto</c> are taken as they are (the parser only sees their declarations, so that text importing
+/// them resolves). Type names of every file are then resolved here as protoc resolves them, from the spelling in the
+/// text: protobuf-net compares names ignoring case.
 /// </remarks>
 internal static class ProtobufSchemaParser
 {

@@ -164,6 +164,30 @@ public class ProtobufSchemaTests
         Assert.Contains("type '.nope.X' not found", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    // Names are looked up as protoc does: case matters, innermost scope first...
+    [InlineData("message Foo {} message foo {} message A { foo f = 1; Foo g = 2; }", ".foo", ".Foo")]
+    [InlineData("message Outer { message foo {} Foo f = 1; } message Foo {}", ".Foo")]
+    [InlineData("package p.q; message M { q.N n = 1; p.q.N m = 2; } message N {}", ".p.q.N", ".p.q.N")]
+    [InlineData("package p; enum Kind { K0 = 0; } message M { Kind k = 1; M.Kind j = 2; enum Kind { J0 = 0; } }", ".p.M.Kind", ".p.M.Kind")]
+    // ... and a compound name belongs to the innermost scope that has its first part.
+    [InlineData("message Outer { message Foo {} message Inner { Foo.Bar x = 1; } } message Foo { message Bar {} }", null)]
+    [InlineData("message Foo {} message A { foo f = 1; }", null)]
+    public void Type_names_resolve_as_protoc_resolves_them(string body, params string?[] expected)
+    {
+        var schema = "syntax = \"proto3\";\n" + body;
+        if (expected is null or [null])
+        {
+            var ex = Assert.Throws<FormatException>(() => ProtobufSchema.Parse(schema));
+            Assert.Contains("not found", ex.Message, StringComparison.Ordinal);
+            return;
+        }
+
+        var parsed = ProtobufSchema.Parse(schema);
+        var fields = parsed.Descriptor.MessageType.SelectMany(m => m.Field.Concat(m.NestedType.SelectMany(n => n.Field))).ToList();
+        Assert.Equal(expected, fields.Select(f => f.TypeName));
+    }
+
     [Fact]
     public void Confluent_and_google_built_in_files_need_no_dependency()
     {
@@ -240,11 +264,32 @@ public class ProtobufSchemaTests
     [InlineData("syntax = \"proto3\"; enum E { A = 0; B = 99999999999999999999; }", "<schema>(1,")]
     [InlineData("syntax = \"proto3\"; message A { reserved 1 to 99999999999999999999; }", "<schema>(1,")]
     [InlineData("syntax = \"proto3\"; message A { int32 a = 1; int32 b = 1; }", "already in use")]
+    [InlineData("syntax = \"proto3\"; message A { int32 a = 19000; }", "reserved for the Protobuf implementation")]
     [InlineData("syntax = \"proto2\"; message A { int32 a = 1; }", "<schema>(1,")]
     [InlineData("AAAA", "nor is the schema base64 of a FileDescriptorProto")]
     public void Invalid_schemas_are_format_errors_that_say_where(string schema, string expected)
     {
         var ex = Assert.Throws<FormatException>(() => ProtobufSchema.Parse(schema));
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(1, 1, "which another field of the message has")]
+    [InlineData(1, 19_500, "reserved for the Protobuf implementation")]
+    [InlineData(0, 2, "outside 1 to 536870911")]
+    public void Field_numbers_of_a_serialized_descriptor_are_checked(int first, int second, string expected)
+    {
+        var file = new FileDescriptorProto { Syntax = "proto3" };
+        file.MessageType.Add(new DescriptorProto
+        {
+            Name = "M",
+            Field =
+            {
+                new FieldDescriptorProto { Name = "a", Number = first, Type = FieldDescriptorProto.Types.Type.Int32, Label = FieldDescriptorProto.Types.Label.Optional },
+                new FieldDescriptorProto { Name = "b", Number = second, Type = FieldDescriptorProto.Types.Type.Int32, Label = FieldDescriptorProto.Types.Label.Optional },
+            },
+        });
+        var ex = Assert.Throws<FormatException>(() => ProtobufSchema.Parse(file.ToByteString().ToBase64()));
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
     }
 

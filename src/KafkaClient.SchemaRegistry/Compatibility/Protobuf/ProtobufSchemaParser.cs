@@ -11,9 +11,11 @@ namespace KafkaClient.SchemaRegistry.Compatibility.Protobuf;
 /// <summary>Parses a schema and the files it imports into Google.Protobuf descriptors, with protobuf-net.Reflection for the .proto text.</summary>
 /// <remarks>
 /// The files are found first (each one's imports, resolved against the given dependencies and the built-in files),
-/// so that a missing import or a cycle of imports is reported before the parser runs; files given as base64 of a
-/// serialized <c>FileDescriptorProto</c> are taken as they are, with their type names resolved and checked here
-/// (protobuf-net resolves types from text only).
+/// so that a missing import, a cycle of imports or an import graph the parser would take too long over is reported
+/// before the parser runs. protobuf-net parses the text; files given as base64 of a serialized
+/// <c>FileDescriptorProto</c> are taken as they are (the parser only sees their declarations, so that text importing
+/// them resolves). Type names of every file are then resolved here as protoc resolves them, from the spelling in the
+/// text: protobuf-net compares names ignoring case.
 /// </remarks>
 internal static class ProtobufSchemaParser
 {
@@ -34,7 +36,8 @@ internal static class ProtobufSchemaParser
     {
         Message,
         Enum,
-        Other,
+        Service,
+        Package,
     }
 
     public static (FileDescriptorProto Root, Dictionary<string, FileDescriptorProto> Dependencies) Parse(string schema, IReadOnlyList<ProtobufDependency> dependencies)
@@ -93,6 +96,7 @@ internal static class ProtobufSchemaParser
         // The parser is given every file beforehand and may load no other (the disk is never read): so the files it
         // sees, and how they import each other, are the ones checked above.
         var set = new PbNet.FileDescriptorSet { FileSystem = NoFiles.Instance, ImportValidator = sources.ContainsKey };
+        Dictionary<object, string[]> originals;
         try
         {
             foreach (var source in order)
@@ -113,6 +117,7 @@ internal static class ProtobufSchemaParser
                 }
             }
 
+            originals = OriginalTypeNames(set, order);
             set.Process();
         }
         catch (Exception ex) when (ex is global::ProtoBuf.ProtoException or ArgumentException or InvalidOperationException or NullReferenceException or IndexOutOfRangeException or KeyNotFoundException or OverflowException or NotSupportedException or FormatException or InvalidCastException)
@@ -128,13 +133,16 @@ internal static class ProtobufSchemaParser
             using var stream = new MemoryStream();
             PbNetSerializer.Serialize(stream, parsed);
             source.Result = FileDescriptorProto.Parser.ParseFrom(stream.ToArray());
+            RestoreTypeNames(parsed, source.Result, originals);
         }
 
+        // Type names are resolved here, as protoc does, for text too: protobuf-net compares names ignoring case, so
+        // it takes 'foo' for a message 'Foo', or an outer 'Foo' for a nested 'foo'.
         var symbols = CollectSymbols(order);
-        foreach (var source in order.Where(s => s.Text is null))
+        foreach (var source in order)
         {
             source.Result = ResolveTypes(source, symbols);
-            if (!ReferenceEquals(source, root))
+            if (source.Text is null && !ReferenceEquals(source, root))
             {
                 source.Result.Name = source.Name;
             }
@@ -335,6 +343,14 @@ internal static class ProtobufSchemaParser
         {
             var file = source.Result ?? source.Descriptor!;
             var package = file.Package.Length > 0 ? "." + file.Package : string.Empty;
+            for (var dot = 0; dot < package.Length; dot++)
+            {
+                if (dot + 1 == package.Length || package[dot + 1] == '.')
+                {
+                    symbols.TryAdd(package[..(dot + 1)], SymbolKind.Package); // ".a", ".a.b", ... of ".a.b.c"
+                }
+            }
+
             var pending = new Stack<(DescriptorProto Message, string Name)>();
             foreach (var message in file.MessageType)
             {
@@ -348,7 +364,7 @@ internal static class ProtobufSchemaParser
 
             foreach (var service in file.Service)
             {
-                symbols.TryAdd(package + "." + service.Name, SymbolKind.Other);
+                symbols.TryAdd(package + "." + service.Name, SymbolKind.Service);
             }
 
             while (pending.Count > 0)
@@ -372,7 +388,7 @@ internal static class ProtobufSchemaParser
 
     private static FileDescriptorProto ResolveTypes(Source source, Dictionary<string, SymbolKind> symbols)
     {
-        var file = source.Descriptor!.Clone();
+        var file = source.Result ?? source.Descriptor!.Clone();
         var package = file.Package.Length > 0 ? "." + file.Package : string.Empty;
         foreach (var extension in file.Extension)
         {
@@ -388,6 +404,7 @@ internal static class ProtobufSchemaParser
         while (pending.Count > 0)
         {
             var (message, name) = pending.Pop();
+            CheckFieldNumbers(source, message, name);
             foreach (var field in message.Field.Concat(message.Extension))
             {
                 ResolveField(source, field, name, symbols);
@@ -403,12 +420,37 @@ internal static class ProtobufSchemaParser
         {
             foreach (var method in service.Method)
             {
-                method.InputType = ResolveMessage(source, method.InputType, package, symbols, $"{service.Name}.{method.Name}");
-                method.OutputType = ResolveMessage(source, method.OutputType, package, symbols, $"{service.Name}.{method.Name}");
+                var scope = package + "." + service.Name;
+                method.InputType = ResolveMessage(source, method.InputType, scope, symbols, $"{service.Name}.{method.Name}");
+                method.OutputType = ResolveMessage(source, method.OutputType, scope, symbols, $"{service.Name}.{method.Name}");
             }
         }
 
         return file;
+    }
+
+    /// <summary>Checks a message's field numbers as protoc does (the text parser lets 19000 to 19999 through; a serialized descriptor is not checked by it at all).</summary>
+    private static void CheckFieldNumbers(Source source, DescriptorProto message, string name)
+    {
+        var seen = new HashSet<int>();
+        foreach (var field in message.Field)
+        {
+            var where = $"{source.Name}: field '{name.TrimStart('.')}.{field.Name}'";
+            if (field.Number is < 1 or > 536_870_911)
+            {
+                throw new FormatException($"{where} has number {field.Number}, outside 1 to 536870911.");
+            }
+
+            if (field.Number is >= 19_000 and <= 19_999)
+            {
+                throw new FormatException($"{where} has number {field.Number}: 19000 to 19999 are reserved for the Protobuf implementation.");
+            }
+
+            if (!seen.Add(field.Number))
+            {
+                throw new FormatException($"{where} has number {field.Number}, which another field of the message has.");
+            }
+        }
     }
 
     private static void ResolveField(Source source, FieldDescriptorProto field, string scope, Dictionary<string, SymbolKind> symbols)
@@ -419,9 +461,16 @@ internal static class ProtobufSchemaParser
             var resolved = Resolve(field.TypeName, scope, symbols)
                 ?? throw new FormatException($"{source.Name}: type '{field.TypeName}' not found (field '{scope.TrimStart('.')}.{field.Name}').");
             var kind = symbols[resolved];
-            if (kind == SymbolKind.Other || (field.HasType && (field.Type == FieldDescriptorProto.Types.Type.Enum) != (kind == SymbolKind.Enum)))
+            if (source.Text is not null && field.Type != FieldDescriptorProto.Types.Type.Group)
             {
-                throw new FormatException($"{source.Name}: type '{field.TypeName}' of field '{scope.TrimStart('.')}.{field.Name}' is not {(field.HasType && field.Type == FieldDescriptorProto.Types.Type.Enum ? "an enum" : "a message")}.");
+                // The text's parser chose message or enum by its own lookup.
+                field.ClearType();
+            }
+
+            var isEnum = field.HasType && field.Type == FieldDescriptorProto.Types.Type.Enum;
+            if (field.HasType && (isEnum ? kind != SymbolKind.Enum : kind != SymbolKind.Message))
+            {
+                throw new FormatException($"{source.Name}: type '{field.TypeName}' of field '{scope.TrimStart('.')}.{field.Name}' is not {(isEnum ? "an enum" : "a message")}.");
             }
 
             if (!field.HasType)
@@ -449,21 +498,38 @@ internal static class ProtobufSchemaParser
         return resolved;
     }
 
+    /// <summary>Finds the type a name means in a scope as protoc does, or null when there is none.</summary>
+    /// <remarks>
+    /// Scopes are tried innermost first. A compound name (<c>A.B</c>) is decided by its first part: the innermost
+    /// scope that has a message, enum, service or package of that name must hold the rest, or the name is undefined.
+    /// Names are compared ordinally (case matters).
+    /// </remarks>
     private static string? Resolve(string name, string scope, Dictionary<string, SymbolKind> symbols)
     {
         if (name.StartsWith('.'))
         {
-            return symbols.ContainsKey(name) ? name : null;
+            return symbols.TryGetValue(name, out var kind) && kind is SymbolKind.Message or SymbolKind.Enum ? name : null;
         }
 
-        // Innermost scope first, as protoc looks names up.
+        var dot = name.IndexOf('.', StringComparison.Ordinal);
+        var first = dot < 0 ? name : name[..dot];
         var current = scope;
         while (true)
         {
-            var candidate = current + "." + name;
-            if (symbols.ContainsKey(candidate))
+            if (symbols.TryGetValue(current + "." + first, out var found))
             {
-                return candidate;
+                if (dot < 0)
+                {
+                    if (found is SymbolKind.Message or SymbolKind.Enum)
+                    {
+                        return current + "." + name;
+                    }
+                }
+                else
+                {
+                    var full = current + "." + name;
+                    return symbols.TryGetValue(full, out var kind) && kind is SymbolKind.Message or SymbolKind.Enum ? full : null;
+                }
             }
 
             if (current.Length == 0)
@@ -472,6 +538,93 @@ internal static class ProtobufSchemaParser
             }
 
             current = current[..Math.Max(0, current.LastIndexOf('.'))];
+        }
+    }
+
+    /// <summary>Records the type names as the text spells them, before the parser resolves them.</summary>
+    private static Dictionary<object, string[]> OriginalTypeNames(PbNet.FileDescriptorSet set, List<Source> order)
+    {
+        var originals = new Dictionary<object, string[]>(ReferenceEqualityComparer.Instance);
+        foreach (var source in order.Where(s => s.Text is not null))
+        {
+            var file = set.Files.First(f => string.Equals(f.Name, source.Name, StringComparison.OrdinalIgnoreCase));
+            foreach (var field in file.Extensions)
+            {
+                originals[field] = [field.TypeName, field.Extendee];
+            }
+
+            foreach (var service in file.Services)
+            {
+                foreach (var method in service.Methods)
+                {
+                    originals[method] = [method.InputType, method.OutputType];
+                }
+            }
+
+            var pending = new Stack<PbNet.DescriptorProto>(file.MessageTypes);
+            while (pending.Count > 0)
+            {
+                var message = pending.Pop();
+                foreach (var field in message.Fields.Concat(message.Extensions))
+                {
+                    originals[field] = [field.TypeName, field.Extendee];
+                }
+
+                foreach (var nested in message.NestedTypes)
+                {
+                    pending.Push(nested);
+                }
+            }
+        }
+
+        return originals;
+    }
+
+    /// <summary>Puts the spellings recorded by <see cref="OriginalTypeNames"/> back into the converted descriptor, whose structure is the parser's.</summary>
+    private static void RestoreTypeNames(PbNet.FileDescriptorProto parsed, FileDescriptorProto file, Dictionary<object, string[]> originals)
+    {
+        void Restore(IList<PbNet.FieldDescriptorProto> from, IList<FieldDescriptorProto> to)
+        {
+            for (var i = 0; i < from.Count && i < to.Count; i++)
+            {
+                if (originals.TryGetValue(from[i], out var names))
+                {
+                    if (!string.IsNullOrEmpty(names[0]))
+                    {
+                        to[i].TypeName = names[0];
+                    }
+
+                    if (!string.IsNullOrEmpty(names[1]))
+                    {
+                        to[i].Extendee = names[1];
+                    }
+                }
+            }
+        }
+
+        Restore(parsed.Extensions, file.Extension);
+        for (var i = 0; i < parsed.Services.Count && i < file.Service.Count; i++)
+        {
+            for (var j = 0; j < parsed.Services[i].Methods.Count && j < file.Service[i].Method.Count; j++)
+            {
+                if (originals.TryGetValue(parsed.Services[i].Methods[j], out var names) && !string.IsNullOrEmpty(names[0]) && !string.IsNullOrEmpty(names[1]))
+                {
+                    file.Service[i].Method[j].InputType = names[0];
+                    file.Service[i].Method[j].OutputType = names[1];
+                }
+            }
+        }
+
+        var pending = new Stack<(PbNet.DescriptorProto From, DescriptorProto To)>(parsed.MessageTypes.Zip(file.MessageType));
+        while (pending.Count > 0)
+        {
+            var (from, to) = pending.Pop();
+            Restore(from.Fields, to.Field);
+            Restore(from.Extensions, to.Extension);
+            foreach (var pair in from.NestedTypes.Zip(to.NestedType))
+            {
+                pending.Push(pair);
+            }
         }
     }
 

@@ -149,4 +149,33 @@ public class ProtobufSerdesTests(KafkaFixture kafka)
             [ProtobufSerdeFailure.UnknownSchema, ProtobufSerdeFailure.InvalidFrame, ProtobufSerdeFailure.InvalidFrame, ProtobufSerdeFailure.InvalidFrame, ProtobufSerdeFailure.MalformedPayload],
             skipped);
     }
+
+    [Fact]
+    public async Task An_incompatible_evolution_is_refused_with_subject_level_and_reason()
+    {
+        var topic = await TopicAsync("pb-evolve");
+        using var registry = kafka.RegistryClient();
+
+        // Someone registered the user with favorite_number as a string; ours has int64: BACKWARD refuses it.
+        _ = await registry.RegisterSchemaAsync($"{topic}-value", new Schema(
+            """
+            syntax = "proto3";
+            package kafkaclient.tests;
+            message User { string name = 1; string favorite_number = 2; string favorite_color = 3; string twitter_handle = 4; }
+            """,
+            SchemaType.Protobuf));
+        await using var producer = new SerializingProducerBuilder<string, PbUser>(kafka.Producer())
+            .SetValueSerializer(new ProtobufSerializer<PbUser>(registry))
+            .Build();
+        var ex = await Assert.ThrowsAsync<ValueSerializationException>(() => producer.ProduceAsync(topic, "k", new PbUser { Name = "n" }));
+        var refused = Assert.IsType<ProtobufSerdeException>(ex.InnerException);
+        Assert.Equal(ProtobufSerdeFailure.RegistryRefused, refused.Failure);
+        Assert.False(refused.IsRetriable);
+        Assert.Equal($"{topic}-value", refused.Subject);
+        var registryError = Assert.IsType<SchemaRegistryException>(refused.InnerException);
+        Assert.Equal(409, registryError.ErrorCode);
+        Assert.Contains($"subject \"{topic}-value\"", registryError.Message, StringComparison.Ordinal);
+        Assert.Contains("FIELD_SCALAR_KIND_CHANGED", registryError.Message, StringComparison.Ordinal);
+        Assert.Contains("compatibility: 'BACKWARD'", registryError.Message, StringComparison.Ordinal);
+    }
 }

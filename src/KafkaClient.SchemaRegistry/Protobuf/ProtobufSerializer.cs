@@ -3,6 +3,7 @@ using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
+using KafkaClient.SchemaRegistry.Compatibility.Protobuf;
 using KafkaClient.SchemaRegistry.Serdes;
 using RegistrySchema = Confluent.SchemaRegistry.Schema;
 
@@ -20,7 +21,8 @@ namespace KafkaClient.SchemaRegistry.Protobuf;
 /// </para>
 /// <para>
 /// With <c>use.latest.version</c>, the subject's latest schema must have <typeparamref name="T"/> at the same index path
-/// (when <c>latest.compatibility.strict</c>, the default), so readers of that schema decode the right message.
+/// and be able to read what <typeparamref name="T"/>'s schema writes, by Confluent's Protobuf rules (unless
+/// <c>latest.compatibility.strict=false</c>), so readers of that schema decode the right message.
 /// Every failure is a <see cref="ProtobufSerdeException"/>; only a registry that cannot be reached or fails on its side is retriable.
 /// </para>
 /// <para>Thread-safe; share one instance per registry and message type.</para>
@@ -133,7 +135,7 @@ public sealed class ProtobufSerializer<T> : IAsyncSerializer<T>
         return references;
     }
 
-    /// <summary>Checks that the subject's latest schema has this message at the same index path, so its readers decode the right type.</summary>
+    /// <summary>Checks that the subject's latest schema has this message at the same index path, so its readers decode the right type, and that it can read what this message's schema writes.</summary>
     private async Task<bool> FitsLatestAsync(RegisteredSchema latest)
     {
         if (latest.SchemaType != SchemaType.Protobuf)
@@ -141,18 +143,24 @@ public sealed class ProtobufSerializer<T> : IAsyncSerializer<T>
             return false;
         }
 
-        if (!WriterFile.TryReadSerialized(latest.SchemaString, out var file))
+        var latestSchema = await WriterSchemaLoader.LoadAsync(_registry, latest.Id, latest).ConfigureAwait(false);
+        if (WriterFile.Of(latestSchema.Descriptor).NameAt(_path) != _descriptor.FullName)
         {
-            // The registry answers with .proto text by default; its serialized form is a descriptor, and an older
-            // registry that ignores the format gets its text parsed with the imports.
-            var serialized = await ProtobufSerdeErrors.Instance.CallAsync(() => _registry.GetSchemaAsync(latest.Id, "serialized"), $"fetching schema {latest.Id}", latest.Id, latest.Subject).ConfigureAwait(false);
-            if (!WriterFile.TryReadSerialized(serialized.SchemaString, out file))
+            return false;
+        }
+
+        var dependencies = new Dictionary<string, ProtobufDependency>(StringComparer.Ordinal);
+        var pending = new Stack<FileDescriptor>(_descriptor.File.Dependencies);
+        while (pending.TryPop(out var file))
+        {
+            if (dependencies.TryAdd(file.Name, new ProtobufDependency(file.Name, file.SerializedData.ToBase64())))
             {
-                file = WriterFile.Of((await WriterSchemaLoader.LoadAsync(_registry, latest.Id, latest).ConfigureAwait(false)).Descriptor);
+                file.Dependencies.ToList().ForEach(pending.Push);
             }
         }
 
-        return file!.NameAt(_path) == _descriptor.FullName;
+        var own = ProtobufSchema.Parse(_descriptor.File.SerializedData.ToBase64(), [.. dependencies.Values]);
+        return new ProtobufSchemaDiff().Compare(own, latestSchema).IsCompatible;
     }
 
     private sealed record Target(int Id, string Subject);

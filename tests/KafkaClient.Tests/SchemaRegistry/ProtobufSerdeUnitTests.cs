@@ -237,6 +237,20 @@ public sealed class ProtobufSerdeUnitTests : IAsyncLifetime
         var bytes = await new ProtobufSerializer<Second>(_client, latest).SerializeAsync(new Second { S = "s" }, new SerializationContext(MessageComponentType.Value, "latest"));
         Assert.Equal(new byte[] { 2, 2 }, bytes[5..7]);
 
+        // A message with imports fits a latest schema that is its own file.
+        _ = await new ProtobufSerializer<Order>(_client).SerializeAsync(new Order(), new SerializationContext(MessageComponentType.Value, "latest-orders"));
+        var order = await new ProtobufSerializer<Order>(_client, latest).SerializeAsync(new Order { Id = "o" }, new SerializationContext(MessageComponentType.Value, "latest-orders"));
+        Assert.Equal((byte)0, order[5]);
+
+        // A latest schema that cannot read what Second writes (its s is now an int64) does not fit.
+        await _client.RegisterSchemaAsync("latest-changed-value", new Schema(
+            "syntax = \"proto3\"; package kafkaclient.tests.indexes; message First { string name = 1; } message Second { int64 s = 1; }",
+            SchemaType.Protobuf));
+        var changed = await Assert.ThrowsAsync<ProtobufSerdeException>(() => new ProtobufSerializer<Second>(_client, latest).SerializeAsync(new Second(), new SerializationContext(MessageComponentType.Value, "latest-changed")));
+        Assert.Equal(ProtobufSerdeFailure.UnsupportedSchema, changed.Failure);
+        var lenient = new ProtobufSerdeConfig(new Dictionary<string, string> { ["use.latest.version"] = "true", ["auto.register.schemas"] = "false", ["latest.compatibility.strict"] = "false" });
+        Assert.NotNull(await new ProtobufSerializer<Second>(_client, lenient).SerializeAsync(new Second(), new SerializationContext(MessageComponentType.Value, "latest-changed")));
+
         // A user is not in that file.
         var ex = await Assert.ThrowsAsync<ProtobufSerdeException>(() => new ProtobufSerializer<User>(_client, latest).SerializeAsync(new User(), new SerializationContext(MessageComponentType.Value, "latest")));
         Assert.Equal(ProtobufSerdeFailure.UnsupportedSchema, ex.Failure);

@@ -117,7 +117,10 @@ internal sealed class ProtobufFormat : ISchemaFormat
         try
         {
             var parsed = ProtobufSchema.Parse(schema, [.. dependencies.Values]);
-            return new ParsedProtobuf(schema, parsed, registeredSerialized: !schema.Contains('{', StringComparison.Ordinal) && !schema.Contains(';', StringComparison.Ordinal));
+            var serialized = !schema.Contains('{', StringComparison.Ordinal) && !schema.Contains(';', StringComparison.Ordinal);
+
+            // A descriptor is served as .proto text by default: printed once, here, so one that cannot be is refused now.
+            return new ParsedProtobuf(schema, parsed, serialized ? parsed.ToProtoText() : null);
         }
         catch (FormatException ex)
         {
@@ -136,14 +139,16 @@ internal sealed class ProtobufFormat : ISchemaFormat
             return protobuf.RegisteredSerialized ? protobuf.Text.Trim() : protobuf.Schema.ToBase64();
         }
 
-        return protobuf.Text; // .proto text of a registered descriptor: next commit
+        return protobuf.PrintedText ?? protobuf.Text;
     }
 
-    /// <summary>A parsed Protobuf schema, and whether it was registered as a serialized descriptor.</summary>
-    internal sealed class ParsedProtobuf(string text, ProtobufSchema schema, bool registeredSerialized) : ParsedSchema(text, schema.Canonical)
+    /// <summary>A parsed Protobuf schema and, when it was registered as a serialized descriptor, that descriptor as .proto text.</summary>
+    internal sealed class ParsedProtobuf(string text, ProtobufSchema schema, string? printedText) : ParsedSchema(text, schema.Canonical)
     {
         public ProtobufSchema Schema { get; } = schema;
 
-        public bool RegisteredSerialized { get; } = registeredSerialized;
+        public string? PrintedText { get; } = printedText;
+
+        public bool RegisteredSerialized => PrintedText is not null;
     }
 }

@@ -144,7 +144,7 @@ async function registry(registryUrl, prefix, descriptorSet) {
     registered: { money: money.schema, order: order.schema },
     latest: { id: latest.id, version: latest.version, subject: latest.subject, references: latest.references, sameSchema: latest.schema === order.schema, file: fileOf(latest.schema) },
     byId: { references: byId.references, sameSchema: byId.schema === order.schema, file: fileOf(byId.schema) },
-    reference: { id: reference.id, sameSchema: reference.schema === money.schema, file: fileOf(reference.schema) },
+    reference: { id: reference.id, sameSchema: reference.schema === money.schema, schema: reference.schema, file: fileOf(reference.schema) },
     subjects: subjects.filter(s => s.startsWith(prefix)),
   }));
 }

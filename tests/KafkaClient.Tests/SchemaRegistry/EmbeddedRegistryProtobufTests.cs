@@ -77,6 +77,25 @@ public sealed class EmbeddedRegistryProtobufTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_registered_descriptor_is_served_as_proto_text_by_default_and_as_itself_serialized()
+    {
+        var money = ProtobufSchemaTests.ProtoSource("common/money.proto");
+        _ = await RegisterAsync("common/money.proto", money);
+        var descriptor = Order.Descriptor.File.SerializedData.ToBase64();
+        var id = await RegisterAsync("orders-text", descriptor, ("common/money.proto", "common/money.proto", 1));
+
+        var text = JsonNode.Parse((await _http.SendAsync("GET", $"/schemas/ids/{id}")).Body)!["schema"]!.GetValue<string>();
+        Assert.Contains("message Order {", text, StringComparison.Ordinal);
+        Assert.Contains("import \"google/protobuf/timestamp.proto\";", text, StringComparison.Ordinal);
+        ProtobufDependency[] dependencies = [new("common/money.proto", money)];
+        Assert.Equal(ProtobufSchema.Parse(descriptor, dependencies).Canonical, ProtobufSchema.Parse(text, dependencies).Canonical);
+        Assert.Equal(text, (await _http.SendAsync("GET", $"/schemas/ids/{id}/schema")).Body);
+
+        var serialized = JsonNode.Parse((await _http.SendAsync("GET", $"/schemas/ids/{id}?format=serialized")).Body)!["schema"]!.GetValue<string>();
+        Assert.Equal(descriptor, serialized);
+    }
+
+    [Fact]
     public async Task References_resolve_imports_and_a_missing_one_is_refused()
     {
         var money = ProtobufSchemaTests.ProtoSource("common/money.proto");

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Google.Protobuf;
+using KafkaClient.SchemaRegistry.Compatibility.Protobuf;
 using KafkaClient.SchemaRegistry.Protobuf;
 using KafkaClient.Testing;
 using KafkaClient.Tests.Protos;
@@ -131,7 +132,7 @@ public sealed class ProtobufSerdeUnitTests : IAsyncLifetime
         var reference = Assert.Single(schema.References);
         Assert.Equal(("common/money.proto", "common/money.proto", 1), (reference.Name, reference.Subject, reference.Version));
         var money = await _client.GetLatestSchemaAsync("common/money.proto");
-        Assert.Equal(Protos.Common.Money.Descriptor.File.SerializedData.ToBase64(), money.SchemaString);
+        Assert.Equal(ProtobufSchema.Parse(Protos.Common.Money.Descriptor.File.SerializedData.ToBase64()).Canonical, ProtobufSchema.Parse(money.SchemaString).Canonical); // served as .proto text
         Assert.DoesNotContain("google/protobuf/timestamp.proto", await _client.GetAllSubjectsAsync());
 
         // Register and look up the import, then register the file: the second value asks nothing.

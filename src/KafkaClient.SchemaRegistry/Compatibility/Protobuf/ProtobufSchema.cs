@@ -69,6 +69,17 @@ public sealed class ProtobufSchema
     /// <returns>Base64 of the serialized <c>FileDescriptorProto</c>.</returns>
     public string ToBase64() => Convert.ToBase64String(_descriptor.ToByteArray());
 
+    /// <summary>Writes the schema as .proto text, the form in which Confluent's registry returns a Protobuf schema.</summary>
+    /// <returns>The .proto text, with fully qualified type names.</returns>
+    /// <remarks>
+    /// Parsed again with the same dependencies, the text has the same <see cref="Canonical"/> form, except for what
+    /// .proto text (as protobuf-net reads it) cannot say: a weak import, an explicit <c>syntax = "proto2"</c>, options
+    /// on groups and extension ranges, a custom option that no imported file defines, oneofs whose fields are apart,
+    /// and a few option and default values that protobuf-net encodes or rounds differently.
+    /// </remarks>
+    /// <exception cref="FormatException">The descriptor has a name that is not an identifier, a default value that does not fit its field, an unknown syntax or edition, a group field whose message is not beside it, or an option value nested too deeply.</exception>
+    public string ToProtoText() => ProtoTextPrinter.Print(_descriptor, _dependencies);
+
     /// <summary>Gets protoc's default JSON name of a field: underscores dropped, each letter after one upper-cased.</summary>
     /// <param name="name">The field's name.</param>
     /// <returns>The default JSON name.</returns>

@@ -178,4 +178,27 @@ public class ProtobufSerdesTests(KafkaFixture kafka)
         Assert.Contains("FIELD_SCALAR_KIND_CHANGED", registryError.Message, StringComparison.Ordinal);
         Assert.Contains("compatibility: 'BACKWARD'", registryError.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_untyped_decoder_reads_a_topic_that_carries_two_message_types()
+    {
+        var topic = await TopicAsync("pb-untyped");
+        using var registry = kafka.RegistryClient();
+        var config = new ProtobufSerdeConfig(new Dictionary<string, string> { ["subject.name.strategy"] = "topic_record" });
+        await using (var users = new SerializingProducerBuilder<string, PbUser>(kafka.Producer()).SetValueSerializer(new ProtobufSerializer<PbUser>(registry, config)).Build())
+        await using (var products = new SerializingProducerBuilder<string, Product>(kafka.Producer()).SetValueSerializer(new ProtobufSerializer<Product>(registry, config)).Build())
+        {
+            await users.ProduceAsync(topic, "u", new PbUser { Name = "ada", FavoriteNumber = 1 });
+            await products.ProduceAsync(topic, "p", new Product { Sku = "s-1", Price = new Money { Currency = "EUR", Units = 5 } });
+        }
+
+        await using var consumer = new DeserializingConsumerBuilder<string, System.Text.Json.Nodes.JsonNode>(kafka.Consumer(KafkaFixture.Unique("pb-untyped")))
+            .SetValueDeserializer(new ProtobufJsonDeserializer(registry, config))
+            .Build();
+        consumer.Subscribe(topic);
+        var read = await Records.PollManyAsync(consumer, 2);
+        Assert.Equal(["type.googleapis.com/kafkaclient.tests.User", "type.googleapis.com/kafkaclient.tests.catalog.Product"], read.Select(r => r.Message.Value["@type"]!.GetValue<string>()));
+        Assert.Equal("ada", read[0].Message.Value["name"]!.GetValue<string>());
+        Assert.Equal("5", read[1].Message.Value["price"]!["units"]!.GetValue<string>());
+    }
 }

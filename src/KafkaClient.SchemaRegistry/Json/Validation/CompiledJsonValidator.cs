@@ -123,7 +123,7 @@ internal sealed class CompiledJsonValidator : IJsonValidator
             valid = false;
         }
 
-        if (node.Enum is not null && !InEnum(reader, node))
+        if (node.Enum is not null && !InEnum(ref reader, node))
         {
             if (!collecting)
             {
@@ -268,6 +268,26 @@ internal sealed class CompiledJsonValidator : IJsonValidator
             }
         }
 
+        if (node.DependentSchemas.Length > 0 && start.TokenType == JsonTokenType.StartObject)
+        {
+            foreach (var (trigger, schema) in node.DependentSchemas)
+            {
+                if (HasProperty(start, node.TrackedNames[trigger]))
+                {
+                    var copy = start;
+                    if (!Evaluate(ref copy, schema, ref context, path))
+                    {
+                        if (!context.Collecting)
+                        {
+                            return false;
+                        }
+
+                        valid = false;
+                    }
+                }
+            }
+        }
+
         if (node.If is { } condition)
         {
             var copy = start;
@@ -283,6 +303,23 @@ internal sealed class CompiledJsonValidator : IJsonValidator
         }
 
         return valid;
+    }
+
+    /// <summary>Whether the object the reader is on has a property (a copy of the reader is moved).</summary>
+    private static bool HasProperty(Utf8JsonReader reader, string name)
+    {
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+        {
+            if (reader.ValueTextEquals(name))
+            {
+                return true;
+            }
+
+            reader.Read();
+            reader.Skip();
+        }
+
+        return false;
     }
 
     private static bool HasType(ref Utf8JsonReader reader, SchemaNode node)
@@ -312,7 +349,7 @@ internal sealed class CompiledJsonValidator : IJsonValidator
         _ => "NoTypeValidates",
     };
 
-    private static bool InEnum(Utf8JsonReader reader, SchemaNode node)
+    private static bool InEnum(ref Utf8JsonReader reader, SchemaNode node)
     {
         if (node.EnumStrings is { } strings)
         {
@@ -593,7 +630,6 @@ internal sealed class CompiledJsonValidator : IJsonValidator
     {
         RuntimeHelpers.EnsureSufficientExecutionStack();
         var collecting = context.Collecting;
-        var start = reader; // for dependentSchemas
         var table = node.Properties;
         var trackedCount = node.TrackedNames.Length;
         bool[]? rentedSeen = null;
@@ -655,15 +691,6 @@ internal sealed class CompiledJsonValidator : IJsonValidator
                 }
             }
 
-            foreach (var (trigger, schema) in node.DependentSchemas)
-            {
-                if (seen[trigger])
-                {
-                    var copy = start;
-                    valid &= Evaluate(ref copy, schema, ref context, path);
-                }
-            }
-
             return valid;
         }
         finally
@@ -677,6 +704,40 @@ internal sealed class CompiledJsonValidator : IJsonValidator
 
     /// <summary>One property: the reader is on its name and ends on the last token of its value.</summary>
     private static bool ValidateProperty(ref Utf8JsonReader reader, SchemaNode node, PropertyTable? table, scoped Span<bool> seen, ref Context context, string? path)
+    {
+        if (node.PropertyNames is not null || node.PatternProperties.Length > 0 || reader.ValueIsEscaped || context.Collecting)
+        {
+            return ValidatePropertyInFull(ref reader, node, table, seen, ref context, path);
+        }
+
+        // The common case, with few locals: a plain name, declared or additional.
+        SchemaNode? declared = null;
+        if (table is not null)
+        {
+            var entry = table.Find(reader.ValueSpan);
+            if (entry >= 0)
+            {
+                declared = table.Schema(entry);
+                if (table.Tracked(entry) is var tracked and >= 0)
+                {
+                    seen[tracked] = true;
+                }
+            }
+        }
+
+        reader.Read();
+        var schema = declared ?? node.AdditionalProperties;
+        if (schema is null)
+        {
+            reader.Skip();
+            return true;
+        }
+
+        return (declared is not null || schema.Constant != false) && Evaluate(ref reader, schema, ref context, null);
+    }
+
+    /// <summary>One property, with everything: an escaped name, propertyNames, patternProperties, error paths.</summary>
+    private static bool ValidatePropertyInFull(ref Utf8JsonReader reader, SchemaNode node, PropertyTable? table, scoped Span<bool> seen, ref Context context, string? path)
     {
         var collecting = context.Collecting;
         var valid = true;

@@ -29,8 +29,7 @@ internal readonly record struct JsonNumber(decimal Decimal, bool IsDecimal, doub
             return false;
         }
 
-        var quotient = Double / divisor.Double;
-        return double.IsFinite(quotient) && Math.Floor(quotient) == quotient;
+        return Double % divisor.Double == 0; // exact for doubles
     }
 
     public bool Equals(JsonNumber other) =>
@@ -54,8 +53,12 @@ internal static class JsonValues
             return new JsonNumber(d, true, (double)d);
         }
 
-        return new JsonNumber(0, false, reader.TryGetDouble(out var x) ? x : double.NaN);
+        return new JsonNumber(0, false, Underflowed(reader.TryGetDouble(out var x) ? x : double.NaN, reader.ValueSpan));
     }
+
+    /// <summary>A literal too small for a double (1e-400) is not 0: the smallest double of its sign stands for it.</summary>
+    private static double Underflowed(double value, ReadOnlySpan<byte> literal) =>
+        value == 0 && HasNonZeroDigit(literal) ? (literal[0] == (byte)'-' ? -double.Epsilon : double.Epsilon) : value;
 
     /// <summary>Reads a number element of a schema.</summary>
     public static JsonNumber Number(JsonElement element) =>

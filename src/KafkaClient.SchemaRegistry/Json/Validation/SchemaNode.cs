@@ -162,9 +162,10 @@ internal sealed class SchemaNode
     /// <summary>Computes the dispatch flags once every keyword is set.</summary>
     public void Seal()
     {
-        HasApplicators = (Ref is not null && !RefOnly) || AllOf is not null || AnyOf is not null || OneOf is not null || Not is not null || If is not null;
+        HasApplicators = (Ref is not null && !RefOnly) || AllOf is not null || AnyOf is not null || OneOf is not null || Not is not null || If is not null
+            || DependentSchemas.Length > 0;
         HasObjectKeywords = Properties is not null || Required.Length > 0 || PatternProperties.Length > 0 || AdditionalProperties is not null
-            || PropertyNames is not null || MinProperties >= 0 || MaxProperties >= 0 || DependentRequired.Length > 0 || DependentSchemas.Length > 0;
+            || PropertyNames is not null || MinProperties >= 0 || MaxProperties >= 0 || DependentRequired.Length > 0;
         HasArrayKeywords = Prefix.Length > 0 || RestItems is not null || Contains is not null || MinItems >= 0 || MaxItems >= 0 || UniqueItems;
         HasStringKeywords = MinLength >= 0 || MaxLength >= 0 || Pattern is not null || Format != StringFormat.None;
         HasNumberKeywords = Minimum is not null || Maximum is not null || ExclusiveMinimum is not null || ExclusiveMaximum is not null || MultipleOf is not null;

@@ -19,6 +19,11 @@ namespace KafkaClient.SchemaRegistry.Json.Validation;
 /// A document that fails is read a second time to collect every violation with its path, in NJsonSchema's shape
 /// (<c>#/address.lines[0]: StringExpected</c>); only that pass allocates.
 /// </para>
+/// <para>
+/// A number beyond a double's range (<c>1e999</c>, a megabyte of digits) checked against <c>minimum</c>,
+/// <c>maximum</c> or <c>multipleOf</c> throws <see cref="OverflowException"/>: the document cannot be checked, as
+/// NJsonSchema could not check such numbers either.
+/// </para>
 /// <para>Thread-safe: the compiled schema is immutable.</para>
 /// </remarks>
 internal sealed class CompiledJsonValidator : IJsonValidator
@@ -383,6 +388,12 @@ internal sealed class CompiledJsonValidator : IJsonValidator
     private static bool ValidateNumber(ref Utf8JsonReader reader, SchemaNode node, ref Context context, string? path)
     {
         var number = JsonValues.Number(ref reader);
+        if (!number.IsDecimal && !double.IsFinite(number.Double))
+        {
+            // As NJsonSchema gave up on such numbers: a bound cannot be judged on infinity.
+            throw new OverflowException($"A number of {reader.ValueSpan.Length} characters is beyond the range of a double and cannot be compared with the schema's bounds.");
+        }
+
         var valid = true;
         if ((node.Minimum is { } min && number.CompareTo(min) < 0) || (node.ExclusiveMinimum is { } exclusiveMin && number.CompareTo(exclusiveMin) <= 0))
         {

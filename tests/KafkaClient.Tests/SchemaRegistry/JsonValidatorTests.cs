@@ -66,6 +66,23 @@ public class JsonValidatorTests
         Assert.Equal(valid, Valid(schema, json));
 
     [Fact]
+    public void Dates_are_what_datetime_parse_exact_takes()
+    {
+        var random = new Random(7);
+        var samples = new List<string> { "2024-02-29", "2023-02-29", "0000-01-01", "9999-12-31", "2024-13-01", "2024-00-10", "2024-04-31", "2024-1-01", "2024-01-01\n" };
+        for (var i = 0; i < 20_000; i++)
+        {
+            samples.Add($"{random.Next(0, 10_000):D4}-{random.Next(0, 14):D2}-{random.Next(0, 33):D2}");
+        }
+
+        foreach (var date in samples)
+        {
+            var expected = DateTime.TryParseExact(date, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out _);
+            Assert.True(expected == JsonFormats.IsValid(StringFormat.Date, date), date);
+        }
+    }
+
+    [Fact]
     public void Violations_name_the_path_and_the_problem_in_njsonschemas_shape()
     {
         var violations = Check(JsonValidatorDifferentialTests.DocumentSchema, """

@@ -748,35 +748,27 @@ internal sealed class CompiledJsonValidator : IJsonValidator
     }
 
     /// <summary>One property, with everything: an escaped name, propertyNames, patternProperties, error paths.</summary>
+    /// <remarks>The rarer parts are methods of their own, so that this one has few locals to clear per call.</remarks>
     private static bool ValidatePropertyInFull(ref Utf8JsonReader reader, SchemaNode node, PropertyTable? table, scoped Span<bool> seen, ref Context context, string? path)
     {
         var collecting = context.Collecting;
         var valid = true;
         var raw = reader.ValueSpan;
-        byte[]? rentedBytes = null;
-        char[]? rentedChars = null;
+        byte[]? rented = null;
         try
         {
-            Span<byte> bytes = !reader.ValueIsEscaped ? default : raw.Length <= JsonValues.StackLimit ? stackalloc byte[JsonValues.StackLimit] : (rentedBytes = ArrayPool<byte>.Shared.Rent(raw.Length));
+            Span<byte> bytes = !reader.ValueIsEscaped ? default : raw.Length <= JsonValues.StackLimit ? stackalloc byte[JsonValues.StackLimit] : (rented = ArrayPool<byte>.Shared.Rent(raw.Length));
             ReadOnlySpan<byte> name = reader.ValueIsEscaped ? bytes[..reader.CopyString(bytes)] : raw;
-            string? childPath = collecting ? Child(path, Encoding.UTF8.GetString(name)) : null;
-
-            if (node.PropertyNames is { } names)
+            var childPath = collecting ? Child(path, Encoding.UTF8.GetString(name)) : null;
+            if (node.PropertyNames is { } names && !PropertyNameValid(ref reader, names, ref context))
             {
-                var at = context.Base + reader.TokenStartIndex;
-                var nameReader = new Utf8JsonReader(context.Document.Slice((int)at, raw.Length + 2), ReaderOptions);
-                nameReader.Read();
-                var nameContext = new Context(context.Document, at, null);
-                if (!Evaluate(ref nameReader, names, ref nameContext, null))
+                if (!collecting)
                 {
-                    if (!collecting)
-                    {
-                        return false;
-                    }
-
-                    context.Report(childPath, "PropertyNameNotValid");
-                    valid = false;
+                    return false;
                 }
+
+                context.Report(childPath, "PropertyNameNotValid");
+                valid = false;
             }
 
             SchemaNode? declared = null;
@@ -794,45 +786,111 @@ internal sealed class CompiledJsonValidator : IJsonValidator
             }
 
             // properties, every matching patternProperties, else additionalProperties: all apply to the value.
-            var patterns = node.PatternProperties;
-            var matched = 0;
-            scoped Span<char> chars = default;
-            if (patterns.Length > 0)
+            var matched = node.PatternProperties.Length > 0 && MatchesAnyPattern(node, name);
+            reader.Read();
+            if (matched)
             {
-                chars = name.Length <= JsonValues.StackLimit ? stackalloc char[JsonValues.StackLimit] : (rentedChars = ArrayPool<char>.Shared.Rent(name.Length));
-                chars = chars[..Encoding.UTF8.GetChars(name, chars)];
+                return PatternProperties(ref reader, node, name, declared, ref context, childPath) && valid;
             }
 
-            reader.Read();
-            var value = patterns.Length > 0 ? reader : default;
-            var consumed = false;
-            if (declared is not null)
+            var schema = declared ?? node.AdditionalProperties;
+            if (schema is null)
             {
-                if (!Evaluate(ref reader, declared, ref context, childPath))
-                {
-                    if (!collecting)
-                    {
-                        return false;
-                    }
+                reader.Skip();
+                return valid;
+            }
 
-                    valid = false;
+            if (declared is null && schema.Constant == false)
+            {
+                if (!collecting)
+                {
+                    return false;
                 }
 
-                consumed = true;
+                context.Report(childPath, "NoAdditionalPropertiesAllowed");
+                reader.Skip();
+                return false;
             }
 
-            foreach (var (pattern, schema) in patterns)
+            return Evaluate(ref reader, schema, ref context, childPath) && valid;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>Checks a property name against <c>propertyNames</c>, reading its raw token (quotes included) as a JSON string.</summary>
+    private static bool PropertyNameValid(ref Utf8JsonReader reader, SchemaNode names, ref Context context)
+    {
+        var at = context.Base + reader.TokenStartIndex;
+        var nameReader = new Utf8JsonReader(context.Document.Slice((int)at, reader.ValueSpan.Length + 2), ReaderOptions);
+        nameReader.Read();
+        var nameContext = new Context(context.Document, at, null);
+        return Evaluate(ref nameReader, names, ref nameContext, null);
+    }
+
+    private static bool MatchesAnyPattern(SchemaNode node, ReadOnlySpan<byte> name)
+    {
+        char[]? rented = null;
+        Span<char> chars = name.Length <= JsonValues.StackLimit ? stackalloc char[JsonValues.StackLimit] : (rented = ArrayPool<char>.Shared.Rent(name.Length));
+        try
+        {
+            chars = chars[..Encoding.UTF8.GetChars(name, chars)];
+            foreach (var (pattern, _) in node.PatternProperties)
+            {
+                if (pattern.IsMatch(chars))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<char>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>A value whose name matches a pattern: its declared schema and every matching pattern's apply (the reader is on the value).</summary>
+    private static bool PatternProperties(ref Utf8JsonReader reader, SchemaNode node, scoped ReadOnlySpan<byte> name, SchemaNode? declared, ref Context context, string? childPath)
+    {
+        char[]? rented = null;
+        Span<char> chars = name.Length <= JsonValues.StackLimit ? stackalloc char[JsonValues.StackLimit] : (rented = ArrayPool<char>.Shared.Rent(name.Length));
+        try
+        {
+            chars = chars[..Encoding.UTF8.GetChars(name, chars)];
+            var valid = true;
+            var value = reader;
+            if (declared is not null && !Evaluate(ref reader, declared, ref context, childPath))
+            {
+                if (!context.Collecting)
+                {
+                    return false;
+                }
+
+                valid = false;
+            }
+
+            var consumed = declared is not null;
+            foreach (var (pattern, schema) in node.PatternProperties)
             {
                 if (!pattern.IsMatch(chars))
                 {
                     continue;
                 }
 
-                matched++;
                 var copy = value;
                 if (!Evaluate(ref copy, schema, ref context, childPath))
                 {
-                    if (!collecting)
+                    if (!context.Collecting)
                     {
                         return false;
                     }
@@ -847,51 +905,13 @@ internal sealed class CompiledJsonValidator : IJsonValidator
                 }
             }
 
-            if (declared is null && matched == 0 && node.AdditionalProperties is { } additional)
-            {
-                if (additional.Constant == false)
-                {
-                    if (!collecting)
-                    {
-                        return false;
-                    }
-
-                    context.Report(childPath, "NoAdditionalPropertiesAllowed");
-                    valid = false;
-                }
-                else
-                {
-                    if (!Evaluate(ref reader, additional, ref context, childPath))
-                    {
-                        if (!collecting)
-                        {
-                            return false;
-                        }
-
-                        valid = false;
-                    }
-
-                    consumed = true;
-                }
-            }
-
-            if (!consumed)
-            {
-                reader.Skip();
-            }
-
             return valid;
         }
         finally
         {
-            if (rentedBytes is not null)
+            if (rented is not null)
             {
-                ArrayPool<byte>.Shared.Return(rentedBytes);
-            }
-
-            if (rentedChars is not null)
-            {
-                ArrayPool<char>.Shared.Return(rentedChars);
+                ArrayPool<char>.Shared.Return(rented);
             }
         }
     }

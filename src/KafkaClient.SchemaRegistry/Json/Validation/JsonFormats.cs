@@ -30,8 +30,8 @@ internal static class JsonFormats
     /// <summary>Checks one string value.</summary>
     public static bool IsValid(StringFormat format, ReadOnlySpan<char> value) => format switch
     {
-        StringFormat.DateTime => DateTimeOffset.TryParseExact(value, DateTimeShapes, CultureInfo.InvariantCulture, DateTimeStyles.None, out _) || IsTimestampShape(value),
-        StringFormat.Date => DateTime.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _),
+        StringFormat.DateTime => IsTimestampShape(value) || DateTimeOffset.TryParseExact(value, DateTimeShapes, CultureInfo.InvariantCulture, DateTimeStyles.None, out _),
+        StringFormat.Date => IsDate(value) ?? DateTime.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _),
         StringFormat.Time => DateTime.TryParseExact(value, "HH:mm:ss.FFFFFFFK", CultureInfo.InvariantCulture, DateTimeStyles.None, out _),
         StringFormat.TimeSpan => TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out _),
         StringFormat.Email => IsEmail(value),
@@ -60,6 +60,32 @@ internal static class JsonFormats
         StringFormat.Base64 => "Base64Expected",
         _ => "FormatExpected",
     };
+
+    /// <summary>Gets where the digits of <c>dddd-dd-dd</c> are.</summary>
+    private static ReadOnlySpan<byte> DatePositions => [0, 1, 2, 3, 5, 6, 8, 9];
+
+    /// <summary>The verdict on an ASCII <c>dddd-dd-dd</c> (a real calendar date), or null for any other shape.</summary>
+    private static bool? IsDate(ReadOnlySpan<char> s)
+    {
+        if (s.Length != 10 || s[4] != '-' || s[7] != '-')
+        {
+            return null;
+        }
+
+        var value = 0;
+        foreach (var i in DatePositions)
+        {
+            if (!char.IsAsciiDigit(s[i]))
+            {
+                return null;
+            }
+
+            value = (value * 10) + (s[i] - '0');
+        }
+
+        int year = value / 10000, month = value / 100 % 100, day = value % 100;
+        return year >= 1 && month is >= 1 and <= 12 && day >= 1 && day <= DateTime.DaysInMonth(year, month);
+    }
 
     /// <summary>dddd-dd-dd, a T, t, _ or space, dd:dd:dd, an optional fraction, then Z, z or ±dd:dd (digits of any script, ranges unchecked).</summary>
     private static bool IsTimestampShape(ReadOnlySpan<char> s)

@@ -51,6 +51,8 @@ public class JsonValidatorTests
     [InlineData("""{"$ref":"#/definitions/s","definitions":{"s":{"type":"string"}},"minLength":3}""", "\"ab\"", true)]
     [InlineData("""{"properties":{"a~b/c":{"type":"integer"}},"additionalProperties":{"$ref":"#/properties/a~0b~1c"}}""", """{"x":"no"}""", false)]
     [InlineData("""{"type":"string","nullable":true,"minLength":2}""", "null", true)]
+    [InlineData("""{"properties":{"a":{"$ref":"#/definitions/s","x-nullable":true}},"definitions":{"s":{"type":"string"}}}""", """{"a":null}""", true)]
+    [InlineData("""{"properties":{"a":{"$ref":"#/definitions/s"}},"definitions":{"s":{"type":"string"}}}""", """{"a":null}""", false)]
     [InlineData("""{"type":"string","format":"date-time"}""", "\"2024-05-01 10:20:30\"", true)]
     [InlineData("""{"type":"string","format":"date-time"}""", "\"yesterday\"", false)]
     [InlineData("""{"type":"string","format":"email"}""", "\"a.b@c.io\"", true)]
@@ -193,6 +195,34 @@ public class JsonValidatorTests
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
+
+    [Fact]
+    public async Task Schemas_generated_from_types_compile_and_agree_with_njsonschema()
+    {
+        var registry = new InProcessSchemaRegistry();
+        var schema = new JsonSchemaSerializer<Rich>(registry).Schema;
+        var value = new Rich(Guid.NewGuid(), DateTimeOffset.UnixEpoch, 12.5m, Shade.Dark, null, [new Part("p", 1)], new Dictionary<string, int> { ["a"] = 1 }, new Part("q", null));
+        var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(value, System.Text.Json.JsonSerializerOptions.Web);
+
+        var validator = await JsonValidation.CreateAsync(schema);
+
+        Assert.Equal("compiled", validator.Engine);
+        Assert.Null(validator.Check(json));
+        foreach (var bad in new[] { """{"id":1}""", """{"parts":[{"count":"x"}]}""", """{"when":5,"amount":"x"}""", "[]" })
+        {
+            Assert.Equal(NJsonSchemaValid(schema, bad), Valid(schema, bad));
+        }
+    }
+
+    public enum Shade
+    {
+        Light,
+        Dark,
+    }
+
+    public sealed record Part(string Name, int? Count);
+
+    public sealed record Rich(Guid Id, DateTimeOffset When, decimal Amount, Shade Shade, string? Note, List<Part> Parts, Dictionary<string, int> Counts, Part Main);
 
     // ---- Each known difference from NJsonSchema (JsonValidatorDifferentialTests.KnownDifferences), where JSON Schema is followed ----
 

@@ -188,7 +188,10 @@ internal sealed class SchemaCompiler
             _references.Enqueue((node, reference.GetString()!, pointer));
             if (_draft <= 7)
             {
-                node.RefOnly = true; // its siblings are ignored
+                // Its siblings are ignored, but for NJsonSchema's nullable markers, which it honours beside $ref too.
+                node.RefOnly = true;
+                node.NullableExtension = (element.TryGetProperty("nullable", out var nullable) && nullable.ValueKind == JsonValueKind.True)
+                    || (element.TryGetProperty("x-nullable", out var xNullable) && xNullable.ValueKind == JsonValueKind.True);
                 return node;
             }
         }

@@ -645,7 +645,10 @@ internal sealed class CompiledJsonValidator : IJsonValidator
         var trackedCount = node.TrackedNames.Length;
         bool[]? rentedSeen = null;
         Span<bool> seen = trackedCount == 0 ? default : trackedCount <= 64 ? stackalloc bool[64] : (rentedSeen = ArrayPool<bool>.Shared.Rent(trackedCount));
-        seen[..trackedCount].Clear();
+        if (rentedSeen is not null)
+        {
+            seen[..trackedCount].Clear(); // stack memory starts cleared
+        }
         try
         {
             var valid = true;

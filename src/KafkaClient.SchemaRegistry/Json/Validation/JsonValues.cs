@@ -47,6 +47,13 @@ internal static class JsonValues
     /// <summary>Reads the number the reader is on.</summary>
     public static JsonNumber Number(ref Utf8JsonReader reader)
     {
+        // The common case first: a plain integer that fits a long.
+        var literal = reader.ValueSpan;
+        if (literal.Length <= 18 && literal.IndexOfAny((byte)'.', (byte)'e', (byte)'E') < 0 && reader.TryGetInt64(out var integer))
+        {
+            return new JsonNumber(integer, true, integer);
+        }
+
         // 1e-400 reads as a decimal 0: only a literal without a non-zero digit is really 0.
         if (reader.TryGetDecimal(out var d) && (d != 0 || !HasNonZeroDigit(reader.ValueSpan)))
         {

@@ -127,10 +127,7 @@ public sealed class JsonSchemaDeserializer<T> : IAsyncDeserializer<T>
 
         var span = json.Span;
         CheckWellFormed(span, writer.Id, context);
-        if (writer.Validator is { } validator)
-        {
-            JsonValidation.Validate(validator, span, writer.Id, subject: null, context.Topic);
-        }
+        writer.Validator?.Validate(span, writer.Id, subject: null, context.Topic);
 
         try
         {
@@ -202,12 +199,12 @@ public sealed class JsonSchemaDeserializer<T> : IAsyncDeserializer<T>
             throw new JsonSerdeException(JsonSerdeFailure.UnsupportedSchema, $"Schema {id} is a {schema.SchemaType} schema, not JSON.", null, id);
         }
 
-        NJsonSchema.JsonSchema? validator = null;
+        IJsonValidator? validator = null;
         if (_config.ValidateOnDeserialize)
         {
             try
             {
-                validator = await NJsonSchema.JsonSchema.FromJsonAsync(schema.SchemaString).ConfigureAwait(false);
+                validator = await JsonValidation.CreateAsync(schema.SchemaString).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -224,5 +221,5 @@ public sealed class JsonSchemaDeserializer<T> : IAsyncDeserializer<T>
     }
 
     /// <summary>What is known about one writer schema: its validator (with validation on) and whether <typeparamref name="T"/> fits it.</summary>
-    private sealed record Writer(int Id, NJsonSchema.JsonSchema? Validator, string? Mismatch);
+    private sealed record Writer(int Id, IJsonValidator? Validator, string? Mismatch);
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Confluent.Kafka;
@@ -30,7 +29,8 @@ public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
     private readonly JsonSerializerOptions _json;
     private readonly Func<T, SerializationContext, JsonNode?>? _toJson;
     private readonly string _schema;
-    private readonly Lazy<Task<NJsonSchema.JsonSchema>> _validator;
+    private readonly JsonWriterOptions _writerOptions;
+    private readonly Lazy<Task<IJsonValidator>> _validator;
     private readonly WriterSchemas<Target> _targets;
 
     /// <summary>Initializes a new instance of the <see cref="JsonSchemaSerializer{T}"/> class.</summary>
@@ -62,7 +62,8 @@ public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
         }
 
         var recordName = JsonNode.Parse(_schema)?["title"]?.GetValue<string>() ?? typeof(T).FullName!;
-        _validator = new Lazy<Task<NJsonSchema.JsonSchema>>(() => NJsonSchema.JsonSchema.FromJsonAsync(_schema));
+        _writerOptions = WriterOptions(_json);
+        _validator = new Lazy<Task<IJsonValidator>>(() => JsonValidation.CreateAsync(_schema));
         _targets = new WriterSchemas<Target>(
             registry,
             _config,
@@ -105,42 +106,64 @@ public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
 
     private byte[] Encode(T data, SerializationContext context, Target target)
     {
-        byte[] json;
+        // Header and JSON into one pooled buffer, validated there, copied out once at their exact size.
+        var frame = FramedJsonWriter.Rent();
         try
         {
-            json = _toJson is null
-                ? JsonSerializer.SerializeToUtf8Bytes(data, _json)
-                : Encoding.UTF8.GetBytes(_toJson(data, context)?.ToJsonString() ?? "null");
-        }
-        catch (Exception ex)
-        {
-            throw new JsonSerdeException(
-                JsonSerdeFailure.ConversionFailed,
-                $"The {typeof(T).Name} could not be written as JSON: {ex.GetType().Name}: {ErrorText.Safe(ex.Message, 512)}",
-                ex,
-                target.Id,
-                target.Subject,
-                context.Topic);
-        }
+            try
+            {
+                if (_toJson is null)
+                {
+                    var writer = frame.Start(target.Id, _writerOptions);
+                    JsonSerializer.Serialize(writer, data, _json);
+                    writer.Flush();
+                }
+                else
+                {
+                    var node = _toJson(data, context);
+                    var writer = frame.Start(target.Id, default); // as JsonNode.ToJsonString() writes
+                    if (node is null)
+                    {
+                        writer.WriteNullValue();
+                    }
+                    else
+                    {
+                        node.WriteTo(writer);
+                    }
 
-        if (target.Validator is { } validator)
-        {
-            JsonValidation.Validate(validator, json, target.Id, target.Subject, context.Topic);
-        }
+                    writer.Flush();
+                }
+            }
+            catch (Exception ex)
+            {
+                throw new JsonSerdeException(
+                    JsonSerdeFailure.ConversionFailed,
+                    $"The {typeof(T).Name} could not be written as JSON: {ex.GetType().Name}: {ErrorText.Safe(ex.Message, 512)}",
+                    ex,
+                    target.Id,
+                    target.Subject,
+                    context.Topic);
+            }
 
-        return ConfluentWireFormat.Frame(target.Id, json);
+            target.Validator?.Validate(frame.Json, target.Id, target.Subject, context.Topic);
+            return frame.Frame.ToArray();
+        }
+        finally
+        {
+            FramedJsonWriter.Return(frame);
+        }
     }
 
     private async Task<Target> PrepareAsync(WriterSchema resolved)
     {
-        NJsonSchema.JsonSchema? validator = null;
+        IJsonValidator? validator = null;
         if (_config.ValidateOnSerialize)
         {
             try
             {
                 validator = resolved.LatestSchema is not { } latest || latest == _schema
                     ? await _validator.Value.ConfigureAwait(false)
-                    : await NJsonSchema.JsonSchema.FromJsonAsync(latest).ConfigureAwait(false);
+                    : await JsonValidation.CreateAsync(latest).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -167,5 +190,17 @@ public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
         return NJsonSchema.JsonSchema.FromType<T>(settings).ToJson();
     }
 
-    private sealed record Target(int Id, string Subject, NJsonSchema.JsonSchema? Validator);
+    /// <summary>The writer options <see cref="JsonSerializer.SerializeToUtf8Bytes{TValue}(TValue, JsonSerializerOptions?)"/> writes with.</summary>
+    private static JsonWriterOptions WriterOptions(JsonSerializerOptions options) => new()
+    {
+        Encoder = options.Encoder,
+        Indented = options.WriteIndented,
+        IndentCharacter = options.IndentCharacter,
+        IndentSize = options.IndentSize,
+        NewLine = options.NewLine,
+        MaxDepth = options.MaxDepth == 0 ? 64 : options.MaxDepth,
+        SkipValidation = true, // as the serializer's own writers: its converters are checked as they write
+    };
+
+    private sealed record Target(int Id, string Subject, IJsonValidator? Validator);
 }

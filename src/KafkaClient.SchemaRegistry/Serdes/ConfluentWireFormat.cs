@@ -37,6 +37,15 @@ public static class ConfluentWireFormat
         return BinaryPrimitives.ReadInt32BigEndian(framed[1..]);
     }
 
+    /// <summary>Writes the header (magic byte and schema id) into the first <see cref="HeaderLength"/> bytes of <paramref name="destination"/>.</summary>
+    /// <param name="destination">At least <see cref="HeaderLength"/> bytes.</param>
+    /// <param name="schemaId">The registry schema id.</param>
+    internal static void WriteHeader(Span<byte> destination, int schemaId)
+    {
+        destination[0] = MagicByte;
+        BinaryPrimitives.WriteInt32BigEndian(destination[1..], schemaId);
+    }
+
     /// <summary>Frames a payload with format-specific bytes (for example Protobuf's message indexes) between the header and the payload.</summary>
     /// <param name="schemaId">The registry schema id.</param>
     /// <param name="formatPrefix">Bytes the format writes after the header; empty for JSON and Avro.</param>

@@ -1,0 +1,8 @@
+// BenchmarkDotNet's switcher: every benchmark class of this assembly, chosen with --filter (see docs/benchmarks.md).
+//   dotnet run -c Release --project tests/KafkaClient.Benchmarks -- --filter '*'
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Running;
+
+// Each benchmark runs in a process built for it; on a small shared machine that build can outlast the default 2 minutes.
+var config = ManualConfig.Create(DefaultConfig.Instance).WithBuildTimeout(TimeSpan.FromMinutes(15));
+BenchmarkSwitcher.FromAssembly(typeof(KafkaClient.Benchmarks.Documents.User).Assembly).Run(args, config);

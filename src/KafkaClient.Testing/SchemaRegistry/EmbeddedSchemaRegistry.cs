@@ -132,6 +132,9 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
             var (code, message) = ex switch
             {
                 RegistryException e => (e.ErrorCode, e.Message),
+
+                // Kestrel's refusal of the request itself, for example a body over its 30,000,000-byte limit (413).
+                BadHttpRequestException e => (e.StatusCode == StatusCodes.Status413PayloadTooLarge ? RegistryErrorCode.PayloadTooLarge : RegistryErrorCode.BadRequest, e.Message),
                 JsonException => (RegistryErrorCode.BadRequest, $"Unrecognized request body: {ex.Message}"), // what Confluent answers when the body is not JSON
                 _ => (RegistryErrorCode.Internal, $"Error in the embedded registry: {ex.GetType().Name}: {ex.Message}"),
             };

@@ -104,8 +104,10 @@ public sealed class ProtobufDeserializer<T> : IAsyncDeserializer<T>
         {
             return _parser.ParseFrom(afterHeader[length..]);
         }
-        catch (InvalidProtocolBufferException ex)
+        catch (Exception ex) when (ex is InvalidProtocolBufferException or InvalidOperationException)
         {
+            // Google.Protobuf's reader of wrapper fields (Int32Value...) throws InvalidOperationException when such a
+            // field is cut short ("SkipLastField cannot be called at the end of a stream"): bad bytes all the same.
             throw new ProtobufSerdeException(
                 ProtobufSerdeFailure.MalformedPayload,
                 $"The payload written with schema {writer.Id} is not a valid {_fullName}: {ErrorText.Safe(ex.Message, 512)}",

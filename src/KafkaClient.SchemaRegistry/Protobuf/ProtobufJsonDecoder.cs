@@ -10,7 +10,10 @@ namespace KafkaClient.SchemaRegistry.Protobuf;
 /// <remarks>
 /// Fields are named by their JSON name; 64-bit integers are strings, bytes are base64, enums are value names (the
 /// number when unknown), maps are objects, and well-known types take their special forms (a Timestamp is an RFC 3339
-/// string). Fields absent from the bytes are absent from the JSON; unknown fields are skipped. Stateless and thread-safe.
+/// string). The bytes are read as Google.Protobuf's generated parsers read them: a field whose wire type does not fit
+/// its type is skipped as unknown, the last member of a oneof wins, occurrences of a singular message field merge, and
+/// proto2 groups are messages. Fields absent from the bytes are absent from the JSON; unknown fields are skipped.
+/// Stateless and thread-safe.
 /// </remarks>
 internal static class ProtobufJsonDecoder
 {
@@ -22,7 +25,7 @@ internal static class ProtobufJsonDecoder
     /// <param name="bytes">The message's encoding.</param>
     /// <returns>The message as a JSON object (or the special JSON form of a well-known type).</returns>
     /// <exception cref="InvalidProtocolBufferException">The bytes are not a valid encoding of the message.</exception>
-    /// <exception cref="InvalidDataException">Messages nest too deeply.</exception>
+    /// <exception cref="InvalidDataException">Messages nest too deeply, or a well-known type's value has no JSON form (a Timestamp out of range...).</exception>
     public static JsonNode? Decode(MessageDescriptor message, byte[] bytes) => DecodeMessage(message, bytes, 0);
 
     /// <returns>The JSON; null only for a <c>google.protobuf.Value</c> holding null.</returns>
@@ -35,20 +38,44 @@ internal static class ProtobufJsonDecoder
 
         if (WellKnown(message.FullName) is { } parser)
         {
-            // The well-known types' own JSON forms, from their generated classes.
-            return JsonNode.Parse(JsonFormatter.Default.Format(parser.ParseFrom(bytes)));
+            // The well-known types' own JSON forms, from their generated classes; JsonFormatter refuses values that
+            // have none (a Timestamp beyond year 9999, a Value without a kind...) with InvalidOperationException.
+            string json;
+            try
+            {
+                json = JsonFormatter.Default.Format(parser.ParseFrom(bytes));
+            }
+            catch (InvalidOperationException ex)
+            {
+                throw new InvalidDataException($"The {message.FullName} value has no JSON form: {ex.Message}", ex);
+            }
+
+            return JsonNode.Parse(json);
         }
 
         var result = new JsonObject();
+
+        // Occurrences of a singular message field merge, as the concatenation of their bytes does: decoded at the end.
+        var messages = new Dictionary<FieldDescriptor, List<byte[]>>();
         var input = new CodedInputStream(bytes);
         uint tag;
         while ((tag = input.ReadTag()) != 0)
         {
             var field = message.FindFieldByNumber(WireFormat.GetTagFieldNumber(tag));
-            if (field is null || field.FieldType == FieldType.Group)
+            if (field is null || !Fits(field, WireFormat.GetTagWireType(tag)))
             {
-                input.SkipLastField();
+                input.SkipLastField(); // unknown, or a wire type that does not fit: an unknown field to Google.Protobuf too
                 continue;
+            }
+
+            if (field.RealContainingOneof is { } oneof)
+            {
+                // The last member of a oneof wins.
+                foreach (var other in oneof.Fields.Where(f => f != field))
+                {
+                    result.Remove(other.JsonName);
+                    messages.Remove(other);
+                }
             }
 
             if (field.IsMap)
@@ -59,7 +86,9 @@ internal static class ProtobufJsonDecoder
                 var keyField = field.MessageType.FindFieldByNumber(1);
                 var valueField = field.MessageType.FindFieldByNumber(2);
                 var key = entry[keyField.JsonName]?.ToString() ?? DefaultKey(keyField);
-                map[key] = entry[valueField.JsonName]?.DeepClone() ?? DefaultValue(valueField);
+                map[key] = entry.TryGetPropertyValue(valueField.JsonName, out var value)
+                    ? value?.DeepClone()
+                    : valueField.FieldType is FieldType.Message or FieldType.Group ? DecodeMessage(valueField.MessageType, [], depth + 1) : DefaultValue(valueField);
                 continue;
             }
 
@@ -77,22 +106,63 @@ internal static class ProtobufJsonDecoder
                 }
                 else
                 {
-                    array.Add(ReadValue(input, field, depth));
+                    array.Add(field.FieldType == FieldType.Group ? DecodeMessage(field.MessageType, ReadGroup(input, bytes, tag), depth + 1) : ReadValue(input, field, depth));
                 }
 
+                continue;
+            }
+
+            if (field.FieldType is FieldType.Message or FieldType.Group)
+            {
+                if (!messages.TryGetValue(field, out var parts))
+                {
+                    parts = [];
+                    messages[field] = parts;
+                    result[field.JsonName] = null; // keeps the field's place among the others
+                }
+
+                parts.Add(field.FieldType == FieldType.Group ? ReadGroup(input, bytes, tag) : input.ReadBytes().ToByteArray());
                 continue;
             }
 
             result[field.JsonName] = ReadValue(input, field, depth); // the last occurrence wins
         }
 
+        foreach (var (field, parts) in messages)
+        {
+            result[field.JsonName] = DecodeMessage(field.MessageType, parts.Count == 1 ? parts[0] : [.. parts.SelectMany(p => p)], depth + 1);
+        }
+
         return result;
+    }
+
+    /// <summary>Reads the fields of a group whose start tag was just read, without its end tag.</summary>
+    private static byte[] ReadGroup(CodedInputStream input, byte[] bytes, uint startTag)
+    {
+        var start = (int)input.Position;
+        input.SkipLastField(); // checks that the group ends, with its own end tag
+        var endTag = WireFormat.MakeTag(WireFormat.GetTagFieldNumber(startTag), WireFormat.WireType.EndGroup);
+        return bytes[start..((int)input.Position - CodedOutputStream.ComputeRawVarint32Size(endTag))];
+    }
+
+    /// <summary>Whether a field of this type is read from a value of this wire type, as Google.Protobuf's generated parsers do (a repeated scalar both packed and not).</summary>
+    private static bool Fits(FieldDescriptor field, WireFormat.WireType wireType)
+    {
+        var expected = field.FieldType switch
+        {
+            FieldType.Double or FieldType.Fixed64 or FieldType.SFixed64 => WireFormat.WireType.Fixed64,
+            FieldType.Float or FieldType.Fixed32 or FieldType.SFixed32 => WireFormat.WireType.Fixed32,
+            FieldType.String or FieldType.Bytes or FieldType.Message => WireFormat.WireType.LengthDelimited,
+            FieldType.Group => WireFormat.WireType.StartGroup,
+            _ => WireFormat.WireType.Varint,
+        };
+        return wireType == expected || (field.IsRepeated && IsPackable(field.FieldType) && wireType == WireFormat.WireType.LengthDelimited);
     }
 
     private static JsonNode? ReadValue(CodedInputStream input, FieldDescriptor field, int depth) => field.FieldType switch
     {
         FieldType.Double => Number(input.ReadDouble()),
-        FieldType.Float => Number(input.ReadFloat()),
+        FieldType.Float => Number(input.ReadFloat()), // as a float: 0.1f is 0.1, not its double 0.10000000149011612
         FieldType.Int64 => JsonValue.Create(input.ReadInt64().ToString(CultureInfo.InvariantCulture)),
         FieldType.UInt64 => JsonValue.Create(input.ReadUInt64().ToString(CultureInfo.InvariantCulture)),
         FieldType.SInt64 => JsonValue.Create(input.ReadSInt64().ToString(CultureInfo.InvariantCulture)),
@@ -113,6 +183,9 @@ internal static class ProtobufJsonDecoder
 
     private static JsonNode? EnumValue(EnumDescriptor type, int number) =>
         type.FindValueByNumber(number) is { } value ? JsonValue.Create(value.Name) : JsonValue.Create(number);
+
+    private static JsonNode Number(float value) =>
+        float.IsFinite(value) ? JsonValue.Create(value) : Number((double)value);
 
     private static JsonNode Number(double value) =>
         double.IsNaN(value) ? JsonValue.Create("NaN")

@@ -11,7 +11,7 @@ public enum ProtobufSerdeFailure
     /// <summary>The registry does not know the schema id (HTTP 404, error code 40403).</summary>
     UnknownSchema,
 
-    /// <summary>The schema is not usable: not a Protobuf schema, a descriptor that does not parse, or a message-index path the writer's schema does not have.</summary>
+    /// <summary>The schema is not usable: not a Protobuf schema, a descriptor that does not parse or cannot be built, or (serializer) a latest schema that does not fit. A record whose index path the writer's schema does not have is <see cref="InvalidFrame"/>.</summary>
     UnsupportedSchema,
 
     /// <summary>The registry could not be reached or failed on its side (connection failure, timeout, HTTP 408, 429 or 5xx); retriable.</summary>

@@ -34,8 +34,9 @@ public sealed class EmbeddedSchemaRegistryOptions
 /// against <see cref="Url"/> unchanged: same paths, JSON bodies, content type and error codes (40401, 40402,
 /// 40403, 40408, 409, 42201, 42202, 42203...). Schemas live in memory; ids are global and stable and identical
 /// schemas share one. JSON Schema compatibility is enforced with Confluent's rules (see
-/// <see cref="KafkaClient.SchemaRegistry.Compatibility.Json.JsonSchemaDiff"/>); PROTOBUF and AVRO schemas are
-/// stored as text and not checked for compatibility yet.
+/// <see cref="KafkaClient.SchemaRegistry.Compatibility.Json.JsonSchemaDiff"/>), and so is Protobuf's (see
+/// <see cref="KafkaClient.SchemaRegistry.Compatibility.Protobuf.ProtobufSchemaDiff"/>; .proto text or a base64
+/// descriptor, one id for both, <c>format=serialized</c>); AVRO schemas are stored as text and not checked.
 /// </para>
 /// <para>Thread-safe. Dispose to stop the server; clients then see connection errors, as with a registry that went down.</para>
 /// </remarks>
@@ -132,6 +133,9 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
             var (code, message) = ex switch
             {
                 RegistryException e => (e.ErrorCode, e.Message),
+
+                // Kestrel's refusal of the request itself, for example a body over its 30,000,000-byte limit (413).
+                BadHttpRequestException e => (e.StatusCode == StatusCodes.Status413PayloadTooLarge ? RegistryErrorCode.PayloadTooLarge : RegistryErrorCode.BadRequest, e.Message),
                 JsonException => (RegistryErrorCode.BadRequest, $"Unrecognized request body: {ex.Message}"), // what Confluent answers when the body is not JSON
                 _ => (RegistryErrorCode.Internal, $"Error in the embedded registry: {ex.GetType().Name}: {ex.Message}"),
             };

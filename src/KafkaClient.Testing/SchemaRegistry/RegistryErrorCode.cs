@@ -22,6 +22,9 @@ internal enum RegistryErrorCode
     /// <summary>The schema is incompatible with an earlier one under the subject's compatibility level.</summary>
     IncompatibleSchema = 409,
 
+    /// <summary>A request body over the server's limit (30,000,000 bytes, Kestrel's default).</summary>
+    PayloadTooLarge = 413,
+
     /// <summary>A POST or PUT whose content type the registry does not consume.</summary>
     UnsupportedMediaType = 415,
 

@@ -116,9 +116,9 @@ internal sealed class RegistryRequest
     /// <returns>The value, or null.</returns>
     public string? Query(string name) => _http.Request.Query[name].FirstOrDefault();
 
-    /// <summary>Reads the body's <c>schemaType</c>, upper-cased; AVRO when absent.</summary>
+    /// <summary>Reads the body's <c>schemaType</c> as it is spelled (Confluent's registry knows <c>PROTOBUF</c>, not <c>protobuf</c>); AVRO when absent.</summary>
     /// <returns>The schema type.</returns>
-    public string SchemaType() => Text(Body, "schemaType")?.ToUpperInvariant() ?? "AVRO";
+    public string SchemaType() => Text(Body, "schemaType") ?? "AVRO";
 
     /// <summary>Reads the body's <c>schema</c>; an absent one is an invalid schema (42201).</summary>
     /// <returns>The schema text.</returns>

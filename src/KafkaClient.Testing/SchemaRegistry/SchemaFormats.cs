@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Google.Protobuf;
+using Google.Protobuf.Reflection;
 using KafkaClient.SchemaRegistry.Compatibility;
 using KafkaClient.SchemaRegistry.Compatibility.Json;
 using KafkaClient.SchemaRegistry.Compatibility.Protobuf;
@@ -117,6 +119,7 @@ internal sealed class ProtobufFormat : ISchemaFormat
         try
         {
             var parsed = ProtobufSchema.Parse(schema, [.. dependencies.Values]);
+            Build(parsed);
             var serialized = !schema.Contains('{', StringComparison.Ordinal) && !schema.Contains(';', StringComparison.Ordinal);
 
             // A descriptor is served as .proto text by default: printed once, here, so one that cannot be is refused now.
@@ -125,6 +128,56 @@ internal sealed class ProtobufFormat : ISchemaFormat
         catch (FormatException ex)
         {
             throw new RegistryException(RegistryErrorCode.InvalidSchema, $"Invalid schema {schema}, details: {ex.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Builds the schema's descriptors with Google.Protobuf, each file after the files it imports, as Confluent's registry
+    /// validates a Protobuf schema by building it (<c>Descriptors.FileDescriptor.buildFrom</c>): a serialized descriptor
+    /// that cannot be built (a scalar field with a type name, a oneof index out of range, two types of one name...) is
+    /// invalid, and no client could read its records.
+    /// </summary>
+    /// <exception cref="FormatException">The descriptors cannot be built.</exception>
+    private static void Build(ProtobufSchema schema)
+    {
+        var files = schema.Dependencies;
+        var ordered = new List<ByteString>();
+        var placed = new HashSet<string>(StringComparer.Ordinal);
+
+        void Place(string name, FileDescriptorProto file)
+        {
+            if (!placed.Add(name))
+            {
+                return;
+            }
+
+            foreach (var import in file.Dependency)
+            {
+                if (files.TryGetValue(import, out var imported))
+                {
+                    Place(import, imported); // the parser has bounded import chains
+                }
+            }
+
+            file.Name = name;
+            ordered.Add(file.ToByteString());
+        }
+
+        foreach (var (name, file) in files)
+        {
+            Place(name, file);
+        }
+
+        var root = schema.Descriptor;
+        root.Name = Enumerable.Range(0, files.Count + 1).Select(i => $"schema{i}.proto").First(n => !files.ContainsKey(n));
+        ordered.Add(root.ToByteString());
+        try
+        {
+            _ = FileDescriptor.BuildFromByteStrings(ordered);
+        }
+        catch (Exception ex) when (ex is DescriptorValidationException or ArgumentException or InvalidProtocolBufferException)
+        {
+            throw new FormatException($"The descriptor cannot be built: {ex.Message}", ex);
         }
     }
 

@@ -63,6 +63,7 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
         }
 
         var format = SchemaFormats.Get(schemaType);
+        references = WithLatestVersions(references);
         var parsed = Parse(format, schema, references);
         var key = ContentKey(schemaType, parsed, references);
         while (true)
@@ -111,6 +112,7 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
     public IReadOnlyList<string> TestCompatibility(string subject, string? version, string schemaType, string schema, IReadOnlyList<SchemaReference> references)
     {
         var format = SchemaFormats.Get(schemaType);
+        references = WithLatestVersions(references);
         var parsed = Parse(format, schema, references);
         CompatibilityLevel level;
         CompatibilityPolicy policy;
@@ -142,6 +144,7 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
     public (StoredSchema Schema, int Version) Lookup(string subject, string schemaType, string schema, IReadOnlyList<SchemaReference> references, bool includeDeleted)
     {
         var format = SchemaFormats.Get(schemaType);
+        references = WithLatestVersions(references);
         string key;
         try
         {
@@ -399,6 +402,22 @@ internal sealed class SchemaStore(CompatibilityLevel defaultCompatibility)
         lock (_gate)
         {
             return _subjectMode.Remove(subject, out var mode) ? mode : null;
+        }
+    }
+
+    /// <summary>Resolves each reference to version -1 to its subject's latest live version, as Confluent's registry does before parsing (and stores that number).</summary>
+    private IReadOnlyList<SchemaReference> WithLatestVersions(IReadOnlyList<SchemaReference> references)
+    {
+        if (!references.Any(r => r.Version == -1))
+        {
+            return references;
+        }
+
+        lock (_gate)
+        {
+            return references
+                .Select(r => r.Version == -1 && _subjects.GetValueOrDefault(r.Subject)?.Where(v => !v.Deleted).MaxBy(v => v.Version) is { } latest ? r with { Version = latest.Version } : r)
+                .ToList();
         }
     }
 

@@ -42,7 +42,8 @@ internal static class ProtobufSchemaParser
 
     public static (FileDescriptorProto Root, Dictionary<string, FileDescriptorProto> Dependencies) Parse(string schema, IReadOnlyList<ProtobufDependency> dependencies)
     {
-        var given = new Dictionary<string, ProtobufDependency>(StringComparer.OrdinalIgnoreCase);
+        // Imports match dependencies exactly, as protoc and Confluent's registry match them.
+        var given = new Dictionary<string, ProtobufDependency>(StringComparer.Ordinal);
         foreach (var dependency in dependencies)
         {
             if (dependency is null || dependency.Name is null || dependency.Schema is null)
@@ -62,8 +63,14 @@ internal static class ProtobufSchemaParser
             var source = order[k];
             foreach (var import in source.Imports)
             {
-                if (sources.ContainsKey(import.Path))
+                if (sources.TryGetValue(import.Path, out var known))
                 {
+                    // The parser tells files apart ignoring case, so two that differ only in case cannot both be used.
+                    if (!string.Equals(known.Name, import.Path, StringComparison.Ordinal))
+                    {
+                        throw new FormatException($"{Where(source, import)}: import '{import.Path}' differs only in case from the file '{known.Name}'.");
+                    }
+
                     continue;
                 }
 

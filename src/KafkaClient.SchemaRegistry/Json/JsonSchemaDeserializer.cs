@@ -31,7 +31,7 @@ namespace KafkaClient.SchemaRegistry.Json;
 /// </para>
 /// <para>Thread-safe.</para>
 /// </remarks>
-public sealed class JsonSchemaDeserializer<T> : IAsyncDeserializer<T>
+public sealed class JsonSchemaDeserializer<T> : IFastPathDeserializer<T>
 {
     private static readonly bool IsNodeTarget = typeof(JsonNode).IsAssignableFrom(typeof(T));
 
@@ -115,18 +115,63 @@ public sealed class JsonSchemaDeserializer<T> : IAsyncDeserializer<T>
             : DeserializeSlowAsync(data, context, writer);
     }
 
+    /// <inheritdoc/>
+    /// <remarks>False only until the writer's schema is known; a frame that is not Confluent's fails as <see cref="DeserializeAsync"/> does.</remarks>
+    public bool TryDeserialize(ReadOnlySpan<byte> data, bool isNull, SerializationContext context, out T result)
+    {
+        if (isNull)
+        {
+            result = default!;
+            return true;
+        }
+
+        int id;
+        try
+        {
+            id = ConfluentWireFormat.ReadSchemaId(data);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new JsonSerdeException(JsonSerdeFailure.InvalidFrame, ex.Message, ex, topic: context.Topic);
+        }
+
+        if (_writers.TryGet(id, out var writer))
+        {
+            result = Decode(data[ConfluentWireFormat.HeaderLength..], context, writer);
+            return true;
+        }
+
+        result = default!;
+        return false;
+    }
+
     private async Task<T> DeserializeSlowAsync(ReadOnlyMemory<byte> data, SerializationContext context, Task<Writer> pending) =>
         Decode(data[ConfluentWireFormat.HeaderLength..], context, await pending.ConfigureAwait(false));
 
-    private T Decode(ReadOnlyMemory<byte> json, SerializationContext context, Writer writer)
+    private T Decode(ReadOnlyMemory<byte> json, SerializationContext context, Writer writer) => Decode(json.Span, context, writer);
+
+    private T Decode(ReadOnlySpan<byte> span, SerializationContext context, Writer writer)
     {
         if (writer.Mismatch is { } mismatch)
         {
             throw new JsonSerdeException(JsonSerdeFailure.ReaderMismatch, mismatch, null, writer.Id, topic: context.Topic);
         }
 
-        var span = json.Span;
-        CheckWellFormed(span, writer.Id, context);
+        // Read up front when a validator or a JSON tree would otherwise see it first, so no value carries bytes that
+        // fail only when the application reads them. Mapping to a type without validation reads every token anyway,
+        // and once the bytes are valid UTF-8 only a \u escape (a lone surrogate) can still fail later, in a member
+        // decoded lazily (a JsonElement): without one, the document is checked only if mapping fails, to tell
+        // malformed bytes from a value that does not fit.
+        var checkFirst = writer.Validator is not null || _fromJson is not null || IsNodeTarget || span.IndexOf("\\u"u8) >= 0;
+        if (checkFirst)
+        {
+            CheckWellFormed(span, writer.Id, context);
+        }
+        else
+        {
+            CheckUtf8(span, writer.Id, context);
+        }
+
         writer.Validator?.Validate(span, writer.Id, subject: null, context.Topic);
 
         try
@@ -142,6 +187,11 @@ public sealed class JsonSchemaDeserializer<T> : IAsyncDeserializer<T>
         }
         catch (Exception ex) when (ex is not JsonSerdeException)
         {
+            if (!checkFirst)
+            {
+                CheckWellFormed(span, writer.Id, context); // throws MalformedPayload when that is why mapping failed
+            }
+
             throw new JsonSerdeException(
                 JsonSerdeFailure.ConversionFailed,
                 $"The JSON written with schema {writer.Id} could not be read as {typeof(T).Name}: {ex.GetType().Name}: {ErrorText.Safe(ex.Message, 512)}",
@@ -151,9 +201,8 @@ public sealed class JsonSchemaDeserializer<T> : IAsyncDeserializer<T>
         }
     }
 
-    private void CheckWellFormed(ReadOnlySpan<byte> json, int id, SerializationContext context)
+    private static void CheckUtf8(ReadOnlySpan<byte> json, int id, SerializationContext context)
     {
-        // Up front, so no value carries bytes that fail only when the application reads them.
         if (!Utf8.IsValid(json))
         {
             throw new JsonSerdeException(
@@ -163,6 +212,11 @@ public sealed class JsonSchemaDeserializer<T> : IAsyncDeserializer<T>
                 id,
                 topic: context.Topic);
         }
+    }
+
+    private void CheckWellFormed(ReadOnlySpan<byte> json, int id, SerializationContext context)
+    {
+        CheckUtf8(json, id, context);
 
         try
         {

@@ -23,7 +23,7 @@ namespace KafkaClient.SchemaRegistry.Json;
 /// </para>
 /// <para>Thread-safe; share one instance per registry and value type.</para>
 /// </remarks>
-public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
+public sealed class JsonSchemaSerializer<T> : IFastPathSerializer<T>
 {
     private readonly JsonSchemaSerdeConfig _config;
     private readonly JsonSerializerOptions _json;
@@ -100,6 +100,29 @@ public sealed class JsonSchemaSerializer<T> : IAsyncSerializer<T>
             ? Task.FromResult(Encode(data, context, target.GetAwaiter().GetResult())) // completed: does not block
             : SerializeSlowAsync(data, context, target);
     }
+
+    /// <inheritdoc/>
+    /// <remarks>False only until the subject's schema id is known.</remarks>
+    public bool TrySerialize(T data, SerializationContext context, out byte[]? serialized)
+    {
+        if (data is null)
+        {
+            serialized = null;
+            return true;
+        }
+
+        if (_targets.TryGet(context, out var target))
+        {
+            serialized = Encode(data, context, target);
+            return true;
+        }
+
+        serialized = null;
+        return false;
+    }
+
+    /// <summary>Gets a value indicating whether the serializer adds headers: false, the schema id is in the payload.</summary>
+    bool IFastPathSerializer<T>.MayWriteHeaders => false;
 
     private async Task<byte[]> SerializeSlowAsync(T data, SerializationContext context, Task<Target> pending) =>
         Encode(data, context, await pending.ConfigureAwait(false));

@@ -22,7 +22,7 @@ namespace KafkaClient.SchemaRegistry.Protobuf;
 /// </para>
 /// <para>Thread-safe.</para>
 /// </remarks>
-public sealed class ProtobufDeserializer<T> : IAsyncDeserializer<T>
+public sealed class ProtobufDeserializer<T> : IFastPathDeserializer<T>
     where T : IMessage<T>, new()
 {
     private readonly ISchemaRegistryClient _registry;
@@ -86,6 +86,36 @@ public sealed class ProtobufDeserializer<T> : IAsyncDeserializer<T>
         return writer.IsCompletedSuccessfully
             ? Task.FromResult(Decode(data.Span[ConfluentWireFormat.HeaderLength..], context, writer.GetAwaiter().GetResult())) // completed: does not block
             : DeserializeSlowAsync(data, context, writer);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>False only until the writer's schema is known; a frame that is not Confluent's fails as <see cref="DeserializeAsync"/> does.</remarks>
+    public bool TryDeserialize(ReadOnlySpan<byte> data, bool isNull, SerializationContext context, out T result)
+    {
+        if (isNull)
+        {
+            result = default!;
+            return true;
+        }
+
+        int id;
+        try
+        {
+            id = ConfluentWireFormat.ReadSchemaId(data);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new ProtobufSerdeException(ProtobufSerdeFailure.InvalidFrame, ex.Message, ex, topic: context.Topic);
+        }
+
+        if (_writers.TryGet(id, out var writer))
+        {
+            result = Decode(data[ConfluentWireFormat.HeaderLength..], context, writer);
+            return true;
+        }
+
+        result = default!;
+        return false;
     }
 
     private async Task<T> DeserializeSlowAsync(ReadOnlyMemory<byte> data, SerializationContext context, Task<Writer> pending)

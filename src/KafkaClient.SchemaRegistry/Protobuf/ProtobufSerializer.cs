@@ -27,7 +27,7 @@ namespace KafkaClient.SchemaRegistry.Protobuf;
 /// </para>
 /// <para>Thread-safe; share one instance per registry and message type.</para>
 /// </remarks>
-public sealed class ProtobufSerializer<T> : IAsyncSerializer<T>
+public sealed class ProtobufSerializer<T> : IFastPathSerializer<T>
     where T : IMessage<T>, new()
 {
     private static readonly string[] KnownPrefixes = ["google/protobuf/", "google/type/", "confluent/"];
@@ -81,6 +81,29 @@ public sealed class ProtobufSerializer<T> : IAsyncSerializer<T>
             ? Task.FromResult(Encode(data, target.GetAwaiter().GetResult())) // completed: does not block
             : SerializeSlowAsync(data, target);
     }
+
+    /// <inheritdoc/>
+    /// <remarks>False only until the subject's schema id is known.</remarks>
+    public bool TrySerialize(T data, SerializationContext context, out byte[]? serialized)
+    {
+        if (data is null)
+        {
+            serialized = null;
+            return true;
+        }
+
+        if (_targets.TryGet(context, out var target))
+        {
+            serialized = Encode(data, target);
+            return true;
+        }
+
+        serialized = null;
+        return false;
+    }
+
+    /// <summary>Gets a value indicating whether the serializer adds headers: false, the schema id is in the payload.</summary>
+    bool IFastPathSerializer<T>.MayWriteHeaders => false;
 
     private async Task<byte[]> SerializeSlowAsync(T data, Task<Target> pending) => Encode(data, await pending.ConfigureAwait(false));
 

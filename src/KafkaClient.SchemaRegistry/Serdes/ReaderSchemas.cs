@@ -37,6 +37,12 @@ internal sealed class ReaderSchemas<TReader>
     /// <returns>The prepared reader.</returns>
     public Task<TReader> GetAsync(int id) => _cache.GetAsync(id);
 
+    /// <summary>Gets what the format reads with for a schema id if it is already known, without asking the registry.</summary>
+    /// <param name="id">The schema id.</param>
+    /// <param name="reader">The prepared reader, when known.</param>
+    /// <returns>True when known.</returns>
+    public bool TryGet(int id, out TReader reader) => _cache.TryGet(id, out reader);
+
     private async Task<TReader> LoadAsync(int id)
     {
         var schema = await _errors.CallAsync(() => _registry.GetSchemaAsync(id, _format), $"fetching schema {id}", id).ConfigureAwait(false);

@@ -76,6 +76,22 @@ internal sealed class RegistryCache<TKey, TValue>
         }
     }
 
+    /// <summary>Gets the value of <paramref name="key"/> if it is already known, without starting a load.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value, when known.</param>
+    /// <returns>True when the value is known; false when it is not yet, is being loaded, or its load failed.</returns>
+    public bool TryGet(TKey key, out TValue value)
+    {
+        if (_entries.TryGetValue(key, out var entry) && entry.Task.IsCompletedSuccessfully)
+        {
+            value = entry.Task.Result;
+            return true;
+        }
+
+        value = default!;
+        return false;
+    }
+
     private void Forgotten(Entry entry)
     {
         if (entry.RememberedUntil is not null)

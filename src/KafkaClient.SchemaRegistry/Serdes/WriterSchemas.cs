@@ -27,6 +27,7 @@ internal sealed class WriterSchemas<TWriter>
     private readonly Func<RegisteredSchema, Task<bool>> _fitsLatest;
     private readonly Func<WriterSchema, Task<TWriter>> _prepare;
     private readonly RegistryCache<(string Topic, MessageComponentType Component), TWriter> _cache;
+    private volatile LastHit? _lastHit;
 
     /// <summary>Initializes a new instance of the <see cref="WriterSchemas{TWriter}"/> class.</summary>
     /// <param name="registry">The registry client.</param>
@@ -52,6 +53,29 @@ internal sealed class WriterSchemas<TWriter>
     /// <param name="context">The topic and whether this is a key or a value.</param>
     /// <returns>The prepared writer.</returns>
     public Task<TWriter> GetAsync(SerializationContext context) => _cache.GetAsync((context.Topic, context.Component));
+
+    /// <summary>Gets what the format writes with for a topic and component if it is already known, without asking the registry.</summary>
+    /// <param name="context">The topic and whether this is a key or a value.</param>
+    /// <param name="writer">The prepared writer, when known.</param>
+    /// <returns>True when known.</returns>
+    /// <remarks>The last topic found is remembered, so a producer writing one topic compares one string reference per call.</remarks>
+    public bool TryGet(SerializationContext context, out TWriter writer)
+    {
+        if (_lastHit is { } last && last.Component == context.Component
+            && (ReferenceEquals(last.Topic, context.Topic) || string.Equals(last.Topic, context.Topic, StringComparison.Ordinal)))
+        {
+            writer = last.Writer;
+            return true;
+        }
+
+        if (_cache.TryGet((context.Topic, context.Component), out writer))
+        {
+            _lastHit = new LastHit(context.Topic, context.Component, writer);
+            return true;
+        }
+
+        return false;
+    }
 
     /// <summary>Gets the own schema, made once; a failed attempt is forgotten so the next value tries again.</summary>
     private Task<Schema> OwnSchemaAsync()
@@ -113,4 +137,7 @@ internal sealed class WriterSchemas<TWriter>
             : await _errors.CallAsync(() => _registry.GetSchemaIdAsync(subject, own, _config.NormalizeSchemas), what, subject: subject).ConfigureAwait(false);
         return new WriterSchema(id, subject, null);
     }
+
+    /// <summary>The writer found last, for one topic and component; cached writers never change, so it never goes stale.</summary>
+    private sealed record LastHit(string Topic, MessageComponentType Component, TWriter Writer);
 }

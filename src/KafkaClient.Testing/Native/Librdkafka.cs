@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 using Confluent.Kafka;
+using KafkaClient.Native;
 
 namespace KafkaClient.Testing.Native;
 
@@ -20,33 +21,10 @@ internal static unsafe class Librdkafka
 
     private static Functions Load()
     {
-        // Forces Confluent.Kafka to load its native library if no client has been created yet.
-        _ = Library.Version;
-        var path = FindLoadedImage()
+        var path = LoadedLibrdkafka.Find("rd_kafka_mock_cluster_new")
             ?? throw new InvalidOperationException("Could not find the librdkafka image loaded by Confluent.Kafka among this process's modules.");
         var handle = NativeLibrary.Load(path);
         return new Functions(handle, path);
-    }
-
-    private static string? FindLoadedImage()
-    {
-        using var process = Process.GetCurrentProcess();
-        foreach (ProcessModule module in process.Modules)
-        {
-            var name = Path.GetFileName(module.FileName);
-            if (name.Contains("rdkafka", StringComparison.OrdinalIgnoreCase)
-                && NativeLibrary.TryLoad(module.FileName, out var candidate))
-            {
-                var exported = NativeLibrary.TryGetExport(candidate, "rd_kafka_mock_cluster_new", out _);
-                NativeLibrary.Free(candidate);
-                if (exported)
-                {
-                    return module.FileName;
-                }
-            }
-        }
-
-        return null;
     }
 
     internal sealed class Functions

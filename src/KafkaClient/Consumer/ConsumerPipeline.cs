@@ -22,6 +22,9 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
 {
     private static readonly TimeSpan Slice = TimeSpan.FromMilliseconds(25);
 
+    /// <summary>The most records fetched without waiting before the reader is woken for them.</summary>
+    private const int MaxBatch = 64;
+
     private readonly IConsumer<byte[], byte[]> _inner;
     private readonly DeserializerSlot<TKey> _key;
     private readonly DeserializerSlot<TValue> _value;
@@ -36,6 +39,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     private readonly TimeProvider _time;
 
     private readonly Thread _owner;
+    private readonly PollInterrupt? _interrupt;
     private readonly ConcurrentQueue<Command> _commands = new();
     private readonly AutoResetEvent _wake = new(false);
     private readonly ManualResetEventSlim _stopped = new(false);
@@ -76,6 +80,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         _observer = observer;
         _time = time;
         _buffer = new FetchBuffer(settings.FetchBufferSize);
+        _interrupt = PollInterrupt.Create(inner);
         _owner = new Thread(Run) { IsBackground = true, Name = $"{inner.Name} poll" };
         _owner.Start();
     }
@@ -94,6 +99,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     {
         _buffer.Invalidate(partitions);
         Forget(partitions);
+        _offsets.Forget(partitions);
         CallHandler(user, partitions);
     }
 
@@ -108,6 +114,8 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             _ = _deadLetters.DrainAsync(async: false);
         }
 
+        // librdkafka commits the revoked partitions' stored offsets after this: store what the reader finished first.
+        _offsets.Flush();
         try
         {
             CallHandler(user, partitions);
@@ -221,7 +229,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             {
                 Release();
                 _offsets.Done(raw);
-                _observer.OnConsumed(raw.TopicPartitionOffset, raw.Message.Headers);
+                _observer.OnConsumed(raw);
                 return result;
             }
 
@@ -330,6 +338,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         }
 
         _wake.Set();
+        _interrupt?.Interrupt(); // the owner may be inside a poll of up to one slice
         return command.WaitAsync(cancellationToken);
     }
 
@@ -415,6 +424,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         _stopped.Set();
         _closing.Cancel(); // ends a reader's backoff
         _wake.Set();
+        _interrupt?.Interrupt();
         _deadLetters?.StopTaking();
         if (async)
         {
@@ -432,6 +442,9 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             {
                 await _deadLetters.DrainAsync(async).ConfigureAwait(false);
             }
+
+            // Close commits: what the reader and the dead-letter forwards finished is stored first.
+            _offsets.Flush();
 
             if (async)
             {
@@ -475,44 +488,27 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             while (!_stopped.IsSet)
             {
                 RunCommands();
-                if (!_buffer.TryReserve())
+                if (!_buffer.HasRoom())
                 {
+                    _offsets.Flush();
                     WaitHandle.WaitAny(wakeOrRoom, Slice);
                     continue;
                 }
 
-                ConsumeResult<byte[], byte[]>? record;
-                try
+                // Waits for the first record, then takes what librdkafka already holds without waiting, and wakes the
+                // reader once for the batch.
+                var fetched = Fetch(Slice);
+                for (var batch = 1; fetched && batch < MaxBatch && _buffer.HasRoom() && _commands.IsEmpty; batch++)
                 {
-                    record = _inner.Consume(Slice);
-                }
-                catch (ConsumeException ex)
-                {
-                    var tpo = ex.ConsumerRecord?.TopicPartitionOffset;
-                    _buffer.Add(null, new KafkaOperationException($"Consume failed: {ErrorText.Safe(ex.Error.Reason)} ({ex.Error.Code})", ex.Error, tpo?.Topic, tpo?.Partition, tpo?.Offset, ex));
-                    continue;
-                }
-                catch (KafkaException ex)
-                {
-                    _buffer.Add(null, new KafkaOperationException($"Consume failed: {ErrorText.Safe(ex.Error.Reason)} ({ex.Error.Code})", ex.Error, innerException: ex));
-                    continue;
-                }
-                catch (Exception ex) when (ex is not OutOfMemoryException)
-                {
-                    // Anything else (a callback's failure rethrown by Confluent's consumer) goes to the reader: an
-                    // exception escaping this thread would end the process.
-                    _buffer.Add(null, ex);
-                    continue;
+                    fetched = Fetch(TimeSpan.Zero);
                 }
 
-                if (record is null)
+                _buffer.Publish();
+                if (!fetched || _offsets.FlushDue())
                 {
-                    _buffer.Unreserve();
-                    continue;
+                    // Idle, or a while since the last time: hand the offsets the reader finished with to librdkafka.
+                    _offsets.Flush();
                 }
-
-                _errors.Connected();
-                _buffer.Add(record, null);
             }
         }
         finally
@@ -523,8 +519,46 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             }
 
             RunCommands();
+            _offsets.Flush();
             _ownerExited.TrySetResult();
         }
+    }
+
+    /// <summary>Owner thread: polls librdkafka once and buffers what came, a record or an error; false when nothing came.</summary>
+    private bool Fetch(TimeSpan timeout)
+    {
+        ConsumeResult<byte[], byte[]>? record;
+        try
+        {
+            record = _inner.Consume(timeout);
+        }
+        catch (ConsumeException ex)
+        {
+            var tpo = ex.ConsumerRecord?.TopicPartitionOffset;
+            _buffer.Add(null, new KafkaOperationException($"Consume failed: {ErrorText.Safe(ex.Error.Reason)} ({ex.Error.Code})", ex.Error, tpo?.Topic, tpo?.Partition, tpo?.Offset, ex));
+            return false;
+        }
+        catch (KafkaException ex)
+        {
+            _buffer.Add(null, new KafkaOperationException($"Consume failed: {ErrorText.Safe(ex.Error.Reason)} ({ex.Error.Code})", ex.Error, innerException: ex));
+            return false;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Anything else (a callback's failure rethrown by Confluent's consumer) goes to the reader: an
+            // exception escaping this thread would end the process.
+            _buffer.Add(null, ex);
+            return false;
+        }
+
+        if (record is null)
+        {
+            return false;
+        }
+
+        _errors.Connected();
+        _buffer.Add(record, null);
+        return true;
     }
 
     private void Forget(IEnumerable<TopicPartition> partitions)
@@ -537,6 +571,13 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
 
     private void RunCommands()
     {
+        if (_commands.IsEmpty)
+        {
+            return;
+        }
+
+        // A commit among them commits what the reader has finished with.
+        _offsets.Flush();
         while (_commands.TryDequeue(out var command))
         {
             command.Run();

@@ -15,7 +15,7 @@ namespace KafkaClient;
 /// Defaults: the primitive serdes of <see cref="Serdes"/> for string, int, long, float, double, byte[],
 /// <see cref="Null"/> and <see cref="Ignore"/> when no deserializer is given; <see cref="PoisonRecordPolicy.Raise"/>
 /// (a poison record is thrown as <see cref="DeserializationException"/>, past it); transient failures thrown to
-/// the caller, the record kept, with a retry backoff of 100 ms doubling to 10 s; a fetch buffer of 256 records;
+/// the caller, the record kept, with a retry backoff of 100 ms doubling to 10 s; a fetch buffer of 1,024 records;
 /// librdkafka's log discarded (nothing on standard error).
 /// </para>
 /// <para>Configuration is validated once, by <see cref="Build"/>: an unknown key or an ill-typed value throws <see cref="ArgumentException"/> naming the key.</para>
@@ -37,7 +37,7 @@ public sealed class DeserializingConsumerBuilder<TKey, TValue>
     private Action<DeserializationException>? _transientErrorHandler;
     private TimeSpan _initialBackoff = TimeSpan.FromMilliseconds(100);
     private TimeSpan _maxBackoff = TimeSpan.FromSeconds(10);
-    private int _fetchBufferSize = 256;
+    private int _fetchBufferSize = 1024;
     private TimeProvider _timeProvider = TimeProvider.System;
     private Action<IReadOnlyList<TopicPartition>>? _onAssigned;
     private Action<IReadOnlyList<TopicPartitionOffset>>? _onRevoked;
@@ -144,7 +144,7 @@ public sealed class DeserializingConsumerBuilder<TKey, TValue>
         return this;
     }
 
-    /// <summary>Sets how many records the consumer's poll thread fetches ahead of the reader (default 256).</summary>
+    /// <summary>Sets how many records the consumer's poll thread fetches ahead of the reader (default 1,024).</summary>
     /// <param name="records">1 or more.</param>
     /// <returns>This builder.</returns>
     public DeserializingConsumerBuilder<TKey, TValue> SetFetchBufferSize(int records)

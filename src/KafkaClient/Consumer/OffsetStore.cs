@@ -4,15 +4,32 @@ namespace KafkaClient.Consumer;
 
 /// <summary>Stores consumed offsets in order per partition, holding them back behind poison records whose dead letter is not acknowledged yet.</summary>
 /// <remarks>
-/// While no forward is pending, a record's offset is stored at once by the reader (no lock). A partition with a
-/// pending forward queues the offsets that follow it; when the dead-letter topic acknowledges the forward, the
-/// longest finished prefix is stored, so the stored offset never passes a record the dead-letter topic does not have.
-/// Thread-safe: the reader and the dead-letter producer's delivery thread use it at once.
+/// <para>
+/// While no forward is pending, a record's offset is stored at once by the reader. A partition with a pending
+/// forward queues the offsets that follow it; when the dead-letter topic acknowledges the forward, the longest
+/// finished prefix is stored, so the stored offset never passes a record the dead-letter topic does not have.
+/// </para>
+/// <para>
+/// "Stored" here means noted per partition; the owner thread hands the latest offset of each partition to
+/// librdkafka (<see cref="Flush"/>) when idle, every <see cref="FlushInterval"/> while busy, and before every
+/// command (a commit), revocation and close. Storing each record's offset in librdkafka as it was returned cost a
+/// native call and several allocations per record; what librdkafka commits is the same.
+/// </para>
+/// <para>Thread-safe: the reader, the owner thread and the dead-letter producer's delivery thread use it at once.</para>
 /// </remarks>
 internal sealed class OffsetStore(IConsumer<byte[], byte[]> consumer, bool enabled)
 {
+    /// <summary>The longest a noted offset waits for the owner thread while records keep coming.</summary>
+    public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(20);
+
     private readonly Lock _gate = new();
     private readonly Dictionary<TopicPartition, Queue<Entry>> _held = [];
+    private readonly Lock _notedGate = new();
+    private readonly Dictionary<(string Topic, int Partition), Noted> _noted = [];
+    private readonly Lock _flushGate = new();
+    private Noted? _last;
+    private bool _dirty;
+    private long _flushedAt = System.Diagnostics.Stopwatch.GetTimestamp();
     private int _partitionsHeld;
 
     /// <summary>Reader: the record was returned, skipped or raised; its offset may be stored.</summary>
@@ -25,7 +42,7 @@ internal sealed class OffsetStore(IConsumer<byte[], byte[]> consumer, bool enabl
 
         if (Volatile.Read(ref _partitionsHeld) == 0)
         {
-            Store(record.TopicPartition, record.Offset, record.LeaderEpoch);
+            Store(record.Topic, record.Partition, record.Offset, record.LeaderEpoch);
             return;
         }
 
@@ -37,7 +54,48 @@ internal sealed class OffsetStore(IConsumer<byte[], byte[]> consumer, bool enabl
                 return;
             }
 
-            Store(record.TopicPartition, record.Offset, record.LeaderEpoch);
+            Store(record.Topic, record.Partition, record.Offset, record.LeaderEpoch);
+        }
+    }
+
+    /// <summary>Gets a value indicating whether offsets were noted and the last flush is <see cref="FlushInterval"/> ago.</summary>
+    public bool FlushDue() =>
+        Volatile.Read(ref _dirty) && System.Diagnostics.Stopwatch.GetElapsedTime(Volatile.Read(ref _flushedAt)) >= FlushInterval;
+
+    /// <summary>Owner thread (or the closing thread once it has stopped): hands the latest noted offset of each partition to librdkafka.</summary>
+    public void Flush()
+    {
+        if (!enabled)
+        {
+            return;
+        }
+
+        lock (_flushGate)
+        {
+            List<TopicPartitionOffset>? due = null;
+            lock (_notedGate)
+            {
+                Volatile.Write(ref _flushedAt, System.Diagnostics.Stopwatch.GetTimestamp());
+                if (!_dirty)
+                {
+                    return;
+                }
+
+                _dirty = false;
+                foreach (var noted in _noted.Values)
+                {
+                    if (noted.Dirty)
+                    {
+                        noted.Dirty = false;
+                        (due ??= []).Add(new TopicPartitionOffset(noted.Topic, noted.Partition, noted.Offset + 1, noted.LeaderEpoch));
+                    }
+                }
+            }
+
+            foreach (var offset in due ?? [])
+            {
+                StoreNow(offset);
+            }
         }
     }
 
@@ -90,7 +148,7 @@ internal sealed class OffsetStore(IConsumer<byte[], byte[]> consumer, bool enabl
             if (last is not null)
             {
                 // Stored before the partition stops counting as held, so the reader's lock-free path cannot overtake it.
-                Store(partition, last.Offset, last.LeaderEpoch);
+                Store(partition.Topic, partition.Partition, last.Offset, last.LeaderEpoch);
             }
 
             if (queue.Count == 0)
@@ -101,16 +159,21 @@ internal sealed class OffsetStore(IConsumer<byte[], byte[]> consumer, bool enabl
         }
     }
 
-    /// <summary>Owner thread: forgets partitions that were revoked or lost.</summary>
+    /// <summary>Owner thread: forgets partitions that were assigned (anew), revoked or lost, with their offsets not yet flushed.</summary>
     public void Forget(IEnumerable<TopicPartition> partitions)
     {
         lock (_gate)
         {
-            foreach (var partition in partitions)
+            lock (_notedGate)
             {
-                if (_held.Remove(partition))
+                _last = null;
+                foreach (var partition in partitions)
                 {
-                    Volatile.Write(ref _partitionsHeld, _partitionsHeld - 1);
+                    _noted.Remove((partition.Topic, partition.Partition));
+                    if (_held.Remove(partition))
+                    {
+                        Volatile.Write(ref _partitionsHeld, _partitionsHeld - 1);
+                    }
                 }
             }
         }
@@ -125,11 +188,35 @@ internal sealed class OffsetStore(IConsumer<byte[], byte[]> consumer, bool enabl
         }
     }
 
-    private void Store(TopicPartition partition, Offset offset, int? leaderEpoch)
+    /// <summary>Notes the offset of a finished record; the next <see cref="Flush"/> stores the one after it.</summary>
+    private void Store(string topic, int partition, Offset offset, int? leaderEpoch)
+    {
+        lock (_notedGate)
+        {
+            var noted = _last;
+            if (noted is null || noted.Partition != partition || !string.Equals(noted.Topic, topic, StringComparison.Ordinal))
+            {
+                if (!_noted.TryGetValue((topic, partition), out noted))
+                {
+                    noted = new Noted(topic, partition);
+                    _noted.Add((topic, partition), noted);
+                }
+
+                _last = noted;
+            }
+
+            noted.Offset = offset;
+            noted.LeaderEpoch = leaderEpoch;
+            noted.Dirty = true;
+            _dirty = true;
+        }
+    }
+
+    private void StoreNow(TopicPartitionOffset offset)
     {
         try
         {
-            consumer.StoreOffset(new TopicPartitionOffset(partition, offset + 1, leaderEpoch));
+            consumer.StoreOffset(offset);
         }
         catch (KafkaException ex) when (ex.Error.Code == ErrorCode.Local_State)
         {
@@ -139,6 +226,20 @@ internal sealed class OffsetStore(IConsumer<byte[], byte[]> consumer, bool enabl
         {
             // Closed meanwhile: what was not stored is read again by the next owner.
         }
+    }
+
+    /// <summary>The latest finished offset of one partition, until flushed.</summary>
+    private sealed class Noted(string topic, int partition)
+    {
+        public string Topic { get; } = topic;
+
+        public int Partition { get; } = partition;
+
+        public Offset Offset { get; set; }
+
+        public int? LeaderEpoch { get; set; }
+
+        public bool Dirty { get; set; }
     }
 
     /// <summary>One record whose offset waits in line.</summary>

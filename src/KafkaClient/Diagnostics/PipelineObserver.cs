@@ -23,7 +23,7 @@ internal abstract class PipelineObserver
     }
 
     /// <summary>Consumer: a record was deserialized and is being returned to the application (the polling caller).</summary>
-    public virtual void OnConsumed(TopicPartitionOffset record, Headers? headers)
+    public virtual void OnConsumed(ConsumeResult<byte[], byte[]> record)
     {
     }
 

@@ -7,12 +7,14 @@ internal sealed class SerializerSlot<T>
 {
     private readonly ISerializer<T>? _sync;
     private readonly IAsyncSerializer<T>? _async;
+    private readonly IFastPathSerializer<T>? _fast;
 
     private SerializerSlot(ISerializer<T>? sync, IAsyncSerializer<T>? async)
     {
         _sync = sync;
         _async = async;
-        MayWriteHeaders = sync is not Serde<T> { WritesNoHeaders: true };
+        _fast = async as IFastPathSerializer<T>;
+        MayWriteHeaders = _fast?.MayWriteHeaders ?? sync is not Serde<T> { WritesNoHeaders: true };
     }
 
     /// <summary>Gets a value indicating whether the serializer may add headers, so that it must get a copy of the caller's.</summary>
@@ -49,6 +51,11 @@ internal sealed class SerializerSlot<T>
         Task<byte[]> task;
         try
         {
+            if (_fast is not null && _fast.TrySerialize(value, context, out var serialized))
+            {
+                return new ValueTask<byte[]>(serialized!);
+            }
+
             task = _async!.SerializeAsync(value, context);
         }
         catch (Exception ex)
@@ -65,11 +72,13 @@ internal sealed class DeserializerSlot<T>
 {
     private readonly IDeserializer<T>? _sync;
     private readonly IAsyncDeserializer<T>? _async;
+    private readonly IFastPathDeserializer<T>? _fast;
 
     private DeserializerSlot(IDeserializer<T>? sync, IAsyncDeserializer<T>? async)
     {
         _sync = sync;
         _async = async;
+        _fast = async as IFastPathDeserializer<T>;
     }
 
     public bool IsSynchronous => _sync is not null;
@@ -89,6 +98,11 @@ internal sealed class DeserializerSlot<T>
         if (_sync is not null)
         {
             return new ValueTask<T>(Deserialize(data, context));
+        }
+
+        if (_fast is not null && _fast.TryDeserialize(data is null ? ReadOnlySpan<byte>.Empty : data, data is null, context, out var result))
+        {
+            return new ValueTask<T>(result);
         }
 
         var task = _async!.DeserializeAsync(data is null ? ReadOnlyMemory<byte>.Empty : data, data is null, context);

@@ -25,4 +25,7 @@ internal static class Framing
     /// <summary>The payload after the header, after checking the magic byte.</summary>
     public static ReadOnlySpan<byte> Payload(ReadOnlySpan<byte> framed) =>
         framed.Length >= HeaderLength && framed[0] == 0 ? framed[HeaderLength..] : throw new InvalidDataException("Not Confluent framing.");
+
+    /// <summary>The fast path of a serde declined after warm-up: it would have asked the registry, so the benchmark would not measure the steady state.</summary>
+    public static InvalidOperationException NotWarm() => new("The serde's fast path declined after warm-up: its schema is not cached.");
 }

@@ -26,8 +26,8 @@ namespace KafkaClient.SchemaRegistry.Json;
 /// <para>
 /// Every failure is a <see cref="JsonSerdeException"/> (a <see cref="JsonSchemaValidationException"/> for a schema
 /// violation) with the cause as its inner exception and a bounded message without URL credentials; only a registry
-/// that cannot be reached or fails on its side is retriable. The consumer turns it into a
-/// <see cref="DeserializationException"/> carrying the raw bytes, and goes on.
+/// that cannot be reached or fails on its side, or a registry client that itself fails, is retriable. The consumer
+/// turns it into a <see cref="DeserializationException"/> carrying the raw bytes, and goes on.
 /// </para>
 /// <para>Thread-safe.</para>
 /// </remarks>
@@ -47,6 +47,7 @@ public sealed class JsonSchemaDeserializer<T> : IFastPathDeserializer<T>
     /// <param name="config">Serde settings; null for the defaults.</param>
     /// <param name="jsonOptions">System.Text.Json options; null for the web defaults (camelCase).</param>
     /// <param name="fromJson">Converts the JSON to a value (like Python's <c>from_dict</c>); null to map with System.Text.Json.</param>
+    /// <exception cref="ArgumentException">The registry client is configured with <c>schema.registry.max.retries</c> below 1, with which Confluent's client fails every call.</exception>
     public JsonSchemaDeserializer(
         ISchemaRegistryClient registry,
         JsonSchemaSerdeConfig? config = null,
@@ -62,6 +63,7 @@ public sealed class JsonSchemaDeserializer<T> : IFastPathDeserializer<T>
     /// <param name="jsonOptions">System.Text.Json options; null for the web defaults (camelCase).</param>
     /// <param name="fromJson">Converts the JSON to a value; null to map with System.Text.Json.</param>
     /// <param name="time">The clock; null for the system's.</param>
+    /// <exception cref="ArgumentException">The registry client is configured with <c>schema.registry.max.retries</c> below 1, with which Confluent's client fails every call.</exception>
     internal JsonSchemaDeserializer(
         ISchemaRegistryClient registry,
         JsonSchemaSerdeConfig? config,

@@ -19,7 +19,7 @@ namespace KafkaClient.SchemaRegistry.Json;
 /// synchronously, without a registry call. Values are validated against the schema before they are framed unless
 /// <c>validate.on.serialize=false</c>; a violation throws <see cref="JsonSchemaValidationException"/> naming each path.
 /// Every failure is a <see cref="JsonSerdeException"/> with the cause as its inner exception and a bounded message
-/// without URL credentials; only a registry that cannot be reached or fails on its side is retriable.
+/// without URL credentials; only a registry that cannot be reached or fails on its side, or a registry client that itself fails, is retriable.
 /// </para>
 /// <para>Thread-safe; share one instance per registry and value type.</para>
 /// </remarks>
@@ -39,7 +39,7 @@ public sealed class JsonSchemaSerializer<T> : IFastPathSerializer<T>
     /// <param name="config">Serde settings; null for the defaults.</param>
     /// <param name="jsonOptions">System.Text.Json options for mapping (and for generating the schema); null for the web defaults (camelCase).</param>
     /// <param name="toJson">Converts a value to JSON (like Python's <c>to_dict</c>); null to map with System.Text.Json.</param>
-    /// <exception cref="ArgumentException">The schema text is not valid JSON Schema.</exception>
+    /// <exception cref="ArgumentException">The schema text is not valid JSON Schema, or the registry client is configured with <c>schema.registry.max.retries</c> below 1, with which Confluent's client fails every call.</exception>
     public JsonSchemaSerializer(
         ISchemaRegistryClient registry,
         string? schema = null,

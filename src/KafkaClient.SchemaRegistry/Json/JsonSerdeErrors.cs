@@ -14,7 +14,7 @@ internal sealed class JsonSerdeErrors : SerdeErrors
         var kind = failure.Kind switch
         {
             RegistryFailureKind.UnknownSchema => JsonSerdeFailure.UnknownSchema,
-            RegistryFailureKind.Unavailable => JsonSerdeFailure.RegistryUnavailable,
+            RegistryFailureKind.Unavailable or RegistryFailureKind.ClientFailed => JsonSerdeFailure.RegistryUnavailable,
             _ => JsonSerdeFailure.RegistryRefused,
         };
         return new JsonSerdeException(kind, message, original, schemaId, subject, isRetriable: failure.IsRetriable);

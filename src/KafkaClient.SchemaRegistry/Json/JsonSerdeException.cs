@@ -14,7 +14,7 @@ public enum JsonSerdeFailure
     /// <summary>The schema is not usable: not a JSON schema, text the validator cannot load, or (with <c>use.latest.version</c>) a latest schema the serializer's own is not compatible with.</summary>
     UnsupportedSchema,
 
-    /// <summary>The registry could not be reached or failed on its side (connection failure, timeout, HTTP 408, 429 or 5xx); retriable.</summary>
+    /// <summary>The registry could not be reached or failed on its side (connection failure, timeout, HTTP 408, 429 or 5xx), or the registry client failed unexpectedly without an answer from the registry (for example a <see cref="NullReferenceException"/> inside it); retriable.</summary>
     RegistryUnavailable,
 
     /// <summary>The registry refused the request (for example HTTP 401, 409 incompatible, 422 invalid schema).</summary>
@@ -75,6 +75,6 @@ public class JsonSerdeException : KafkaClientException
     /// <summary>Gets the subject involved, if known.</summary>
     public string? Subject { get; }
 
-    /// <summary>Gets a value indicating whether the same call may succeed later: true only when the registry could not be reached or failed on its side.</summary>
+    /// <summary>Gets a value indicating whether the same call may succeed later: true only when the registry could not be reached or failed on its side, or the registry client itself failed.</summary>
     public override bool IsRetriable => _retriable;
 }

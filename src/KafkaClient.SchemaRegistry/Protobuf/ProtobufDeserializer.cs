@@ -17,8 +17,8 @@ namespace KafkaClient.SchemaRegistry.Protobuf;
 /// </para>
 /// <para>
 /// Every failure is a <see cref="ProtobufSerdeException"/> with a bounded message; only a registry that cannot be reached
-/// or fails on its side is retriable. The consumer turns it into a <see cref="DeserializationException"/> carrying the raw
-/// bytes, and goes on.
+/// or fails on its side, or a registry client that itself fails, is retriable. The consumer turns it into a
+/// <see cref="DeserializationException"/> carrying the raw bytes, and goes on.
 /// </para>
 /// <para>Thread-safe.</para>
 /// </remarks>
@@ -34,6 +34,7 @@ public sealed class ProtobufDeserializer<T> : IFastPathDeserializer<T>
     /// <summary>Initializes a new instance of the <see cref="ProtobufDeserializer{T}"/> class.</summary>
     /// <param name="registry">The registry client.</param>
     /// <param name="config">Serde settings; null for the defaults.</param>
+    /// <exception cref="ArgumentException">The registry client is configured with <c>schema.registry.max.retries</c> below 1, with which Confluent's client fails every call.</exception>
     public ProtobufDeserializer(ISchemaRegistryClient registry, ProtobufSerdeConfig? config = null)
         : this(registry, config, time: null)
     {
@@ -43,6 +44,7 @@ public sealed class ProtobufDeserializer<T> : IFastPathDeserializer<T>
     /// <param name="registry">The registry client.</param>
     /// <param name="config">Serde settings; null for the defaults.</param>
     /// <param name="time">The clock; null for the system's.</param>
+    /// <exception cref="ArgumentException">The registry client is configured with <c>schema.registry.max.retries</c> below 1, with which Confluent's client fails every call.</exception>
     internal ProtobufDeserializer(ISchemaRegistryClient registry, ProtobufSerdeConfig? config, TimeProvider? time)
     {
         ArgumentNullException.ThrowIfNull(registry);

@@ -21,7 +21,7 @@ namespace KafkaClient.SchemaRegistry.Protobuf;
 /// </para>
 /// <para>
 /// Every failure is a <see cref="ProtobufSerdeException"/>, as with <see cref="ProtobufDeserializer{T}"/>; only a
-/// registry that cannot be reached or fails on its side is retriable. Thread-safe.
+/// registry that cannot be reached or fails on its side, or a registry client that itself fails, is retriable. Thread-safe.
 /// </para>
 /// </remarks>
 public sealed class ProtobufJsonDeserializer : IAsyncDeserializer<JsonNode>
@@ -35,6 +35,7 @@ public sealed class ProtobufJsonDeserializer : IAsyncDeserializer<JsonNode>
     /// <summary>Initializes a new instance of the <see cref="ProtobufJsonDeserializer"/> class.</summary>
     /// <param name="registry">The registry client.</param>
     /// <param name="config">Serde settings; null for the defaults.</param>
+    /// <exception cref="ArgumentException">The registry client is configured with <c>schema.registry.max.retries</c> below 1, with which Confluent's client fails every call.</exception>
     public ProtobufJsonDeserializer(ISchemaRegistryClient registry, ProtobufSerdeConfig? config = null)
     {
         ArgumentNullException.ThrowIfNull(registry);

@@ -14,7 +14,7 @@ public enum ProtobufSerdeFailure
     /// <summary>The schema is not usable: not a Protobuf schema, a descriptor that does not parse or cannot be built, or (serializer) a latest schema that does not fit. A record whose index path the writer's schema does not have is <see cref="InvalidFrame"/>.</summary>
     UnsupportedSchema,
 
-    /// <summary>The registry could not be reached or failed on its side (connection failure, timeout, HTTP 408, 429 or 5xx); retriable.</summary>
+    /// <summary>The registry could not be reached or failed on its side (connection failure, timeout, HTTP 408, 429 or 5xx), or the registry client failed unexpectedly without an answer from the registry (for example a <see cref="NullReferenceException"/> inside it); retriable.</summary>
     RegistryUnavailable,
 
     /// <summary>The registry refused the request (for example HTTP 401, 409 incompatible, 422 invalid schema).</summary>
@@ -69,7 +69,7 @@ public sealed class ProtobufSerdeException : KafkaClientException
     /// <summary>Gets the subject involved, if known.</summary>
     public string? Subject { get; }
 
-    /// <summary>Gets a value indicating whether the same call may succeed later: true only when the registry could not be reached or failed on its side.</summary>
+    /// <summary>Gets a value indicating whether the same call may succeed later: true only when the registry could not be reached or failed on its side, or the registry client itself failed.</summary>
     public override bool IsRetriable => _retriable;
 }
 
@@ -85,7 +85,7 @@ internal sealed class ProtobufSerdeErrors : Serdes.SerdeErrors
         var kind = failure.Kind switch
         {
             Serdes.RegistryFailureKind.UnknownSchema => ProtobufSerdeFailure.UnknownSchema,
-            Serdes.RegistryFailureKind.Unavailable => ProtobufSerdeFailure.RegistryUnavailable,
+            Serdes.RegistryFailureKind.Unavailable or Serdes.RegistryFailureKind.ClientFailed => ProtobufSerdeFailure.RegistryUnavailable,
             _ => ProtobufSerdeFailure.RegistryRefused,
         };
         return new ProtobufSerdeException(kind, message, original, schemaId, subject, isRetriable: failure.IsRetriable);

@@ -23,7 +23,7 @@ namespace KafkaClient.SchemaRegistry.Protobuf;
 /// With <c>use.latest.version</c>, the subject's latest schema must have <typeparamref name="T"/> at the same index path
 /// and be able to read what <typeparamref name="T"/>'s schema writes, by Confluent's Protobuf rules (unless
 /// <c>latest.compatibility.strict=false</c>), so readers of that schema decode the right message.
-/// Every failure is a <see cref="ProtobufSerdeException"/>; only a registry that cannot be reached or fails on its side is retriable.
+/// Every failure is a <see cref="ProtobufSerdeException"/>; only a registry that cannot be reached or fails on its side, or a registry client that itself fails, is retriable.
 /// </para>
 /// <para>Thread-safe; share one instance per registry and message type.</para>
 /// </remarks>
@@ -42,6 +42,7 @@ public sealed class ProtobufSerializer<T> : IFastPathSerializer<T>
     /// <summary>Initializes a new instance of the <see cref="ProtobufSerializer{T}"/> class.</summary>
     /// <param name="registry">The registry client, for example Confluent's <see cref="CachedSchemaRegistryClient"/>.</param>
     /// <param name="config">Serde settings; null for the defaults.</param>
+    /// <exception cref="ArgumentException">The registry client is configured with <c>schema.registry.max.retries</c> below 1, with which Confluent's client fails every call.</exception>
     public ProtobufSerializer(ISchemaRegistryClient registry, ProtobufSerdeConfig? config = null)
     {
         ArgumentNullException.ThrowIfNull(registry);

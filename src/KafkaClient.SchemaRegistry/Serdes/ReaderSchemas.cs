@@ -23,8 +23,10 @@ internal sealed class ReaderSchemas<TReader>
     /// <param name="prepare">Prepares what the format needs to read with a writer schema; throws the format's exceptions.</param>
     /// <param name="time">The clock of the negative cache; null for the system's.</param>
     /// <param name="format">The registry's <c>format</c> for the schema text (Protobuf asks for <c>serialized</c>: a base64 descriptor); null for the default.</param>
+    /// <exception cref="ArgumentException">The registry client is configured so that it fails every call (see <see cref="RegistryClients"/>).</exception>
     public ReaderSchemas(ISchemaRegistryClient registry, SchemaRegistrySerdeConfig config, SerdeErrors errors, Func<int, Schema, Task<TReader>> prepare, TimeProvider? time = null, string? format = null)
     {
+        RegistryClients.ThrowIfUnusable(registry, nameof(registry));
         _format = format;
         _registry = registry;
         _errors = errors;

@@ -14,6 +14,13 @@ internal enum RegistryFailureKind
 
     /// <summary>The registry answered and refused (for example HTTP 401, 404 subject not found, 409 incompatible, 422 invalid schema); not retriable.</summary>
     Refused,
+
+    /// <summary>
+    /// The registry client itself failed, with neither an answer from the registry nor a network failure (for example a
+    /// <see cref="NullReferenceException"/> or <see cref="InvalidOperationException"/> from inside the client); retriable,
+    /// because it says nothing about the record, and a consumer that kept on would skip or dead-letter good records.
+    /// </summary>
+    ClientFailed,
 }
 
 /// <summary>One failed registry call, classified once.</summary>
@@ -23,8 +30,8 @@ internal enum RegistryFailureKind
 /// <param name="ErrorCode">Confluent's error code (for example 40403), if the registry gave one.</param>
 internal sealed record RegistryFailure(RegistryFailureKind Kind, Exception Cause, int? Status, int? ErrorCode)
 {
-    /// <summary>Gets a value indicating whether the same call may succeed later: only when the registry could not be reached or failed on its side.</summary>
-    public bool IsRetriable => Kind == RegistryFailureKind.Unavailable;
+    /// <summary>Gets a value indicating whether the same call may succeed later: when the registry could not be reached or failed on its side, or the registry client itself failed.</summary>
+    public bool IsRetriable => Kind is RegistryFailureKind.Unavailable or RegistryFailureKind.ClientFailed;
 
     /// <summary>Describes the failure for a message, without credentials and bounded in length.</summary>
     /// <param name="what">What was asked of the registry, for example <c>fetching schema 5</c>.</param>
@@ -38,17 +45,28 @@ internal sealed record RegistryFailure(RegistryFailureKind Kind, Exception Cause
         {
             RegistryFailureKind.UnknownSchema => $"Schema Registry does not know schema id {schemaId}{detail}: {reason}",
             RegistryFailureKind.Unavailable => $"Schema Registry could not be reached or failed while {what}{detail}: {reason}",
+            RegistryFailureKind.ClientFailed => $"The Schema Registry client failed unexpectedly while {what}, without an answer from the registry: {Cause.GetType().Name}: {reason}",
             _ => $"Schema Registry refused {what}{detail}: {reason}",
         };
     }
 }
 
-/// <summary>The one place that decides what a failed registry call means: only connection failures, timeouts and HTTP 5xx (with 408 and 429) are retriable.</summary>
+/// <summary>
+/// The one place that decides what a failed registry call means: connection failures, timeouts and HTTP 5xx (with 408
+/// and 429) are retriable, and so is any other failure of the registry client itself; only the registry's own answer
+/// (an unknown schema id, a refusal) is not.
+/// </summary>
 /// <remarks>
 /// Confluent's <see cref="SchemaRegistryException"/> derives from <see cref="HttpRequestException"/> without setting its
 /// <see cref="HttpRequestException.StatusCode"/>, so "any HTTP exception is a network failure" would call an unknown schema
 /// id (40403) retriable, and a caller that retries retriable errors would stall on that record for ever. Its status is read
 /// from the registry's answer instead.
+/// <para>
+/// An exception that is neither the registry's answer nor a network failure (for example the
+/// <see cref="NullReferenceException"/> Confluent's client throws on every call with <c>schema.registry.max.retries=0</c>)
+/// is a fault of the client, not of the record: it is <see cref="RegistryFailureKind.ClientFailed"/>, retriable, so that a
+/// consumer stays on the record, reporting each failure, instead of skipping or dead-lettering every good record.
+/// </para>
 /// </remarks>
 internal static class RegistryErrors
 {
@@ -73,20 +91,24 @@ internal static class RegistryErrors
 
         var kind = errorCode == SchemaNotFound || (lookupById && status == (int)HttpStatusCode.NotFound)
             ? RegistryFailureKind.UnknownSchema
-            : IsTransient(cause, status) ? RegistryFailureKind.Unavailable : RegistryFailureKind.Refused;
+            : KindOf(cause, status);
         return new RegistryFailure(kind, cause, status, errorCode);
     }
 
-    private static bool IsTransient(Exception cause, int? status) => cause switch
+    private static RegistryFailureKind KindOf(Exception cause, int? status) => cause switch
     {
-        _ when status is not null => status is (int)HttpStatusCode.RequestTimeout or (int)HttpStatusCode.TooManyRequests or >= 500,
+        _ when status is not null => status is (int)HttpStatusCode.RequestTimeout or (int)HttpStatusCode.TooManyRequests or >= 500
+            ? RegistryFailureKind.Unavailable
+            : RegistryFailureKind.Refused,
 
         // A SchemaRegistryException always carries the registry's answer; without a status it is not a network failure.
-        SchemaRegistryException => false,
+        SchemaRegistryException => RegistryFailureKind.Refused,
 
         // Confluent's client reports a 401 without a JSON body as a bare "Unauthorized": a refusal, not an outage.
-        HttpRequestException http => !string.Equals(http.Message, "Unauthorized", StringComparison.Ordinal),
-        IOException or TimeoutException or OperationCanceledException => true,
-        _ => false,
+        HttpRequestException http => string.Equals(http.Message, "Unauthorized", StringComparison.Ordinal) ? RegistryFailureKind.Refused : RegistryFailureKind.Unavailable,
+        IOException or TimeoutException or OperationCanceledException => RegistryFailureKind.Unavailable,
+
+        // Neither an answer nor a network failure: the client itself is broken, which says nothing about the record.
+        _ => RegistryFailureKind.ClientFailed,
     };
 }

@@ -37,8 +37,10 @@ internal sealed class WriterSchemas<TWriter>
     /// <param name="recordName">The record's fully-qualified name, for the record subject name strategies.</param>
     /// <param name="fitsLatest">With <c>use.latest.version</c> and <c>latest.compatibility.strict</c>: whether the own schema is compatible with the subject's latest schema.</param>
     /// <param name="prepare">Prepares what the format needs to write with a resolved schema; throws the format's exceptions.</param>
+    /// <exception cref="ArgumentException">The registry client is configured so that it fails every call (see <see cref="RegistryClients"/>).</exception>
     public WriterSchemas(ISchemaRegistryClient registry, SchemaRegistrySerdeConfig config, SerdeErrors errors, Func<Task<Schema>> own, string recordName, Func<RegisteredSchema, Task<bool>> fitsLatest, Func<WriterSchema, Task<TWriter>> prepare)
     {
+        RegistryClients.ThrowIfUnusable(registry, nameof(registry));
         _registry = registry;
         _config = config;
         _errors = errors;

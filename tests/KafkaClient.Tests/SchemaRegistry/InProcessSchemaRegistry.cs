@@ -21,7 +21,8 @@ public sealed class InProcessSchemaRegistry : ISchemaRegistryClient
     /// <summary>Gets how many times a schema was fetched by id.</summary>
     public int Lookups => Volatile.Read(ref _lookups);
 
-    public IEnumerable<KeyValuePair<string, string>> Config => [];
+    /// <summary>Gets the client settings it reports, as Confluent's client reports the ones it was built with; none by default.</summary>
+    public IEnumerable<KeyValuePair<string, string>> Config { get; init; } = [];
 
     public IAuthenticationHeaderValueProvider AuthHeaderProvider => null!;
 

@@ -438,6 +438,8 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             _owner.Join();
         }
 
+        // A command posted just before the owner stopped may still be about to interrupt a poll: not librdkafka's close.
+        _interrupt?.Disable();
         _buffer.AddUnreserved(null); // wakes a reader still waiting
         try
         {

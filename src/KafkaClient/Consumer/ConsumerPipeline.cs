@@ -316,6 +316,8 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     {
         if (Thread.CurrentThread == _owner)
         {
+            // From a handler: a commit among these calls commits what the reader has finished with.
+            _offsets.Flush();
             return new ValueTask<T>(call());
         }
 
@@ -334,6 +336,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             // The owner thread has stopped polling: nothing runs callbacks concurrently any more, so the call runs
             // here. This is how a revocation handler run by Close may still commit; once closed, librdkafka's
             // consumer itself refuses with ObjectDisposedException.
+            _offsets.Flush();
             return new ValueTask<T>(call());
         }
 
@@ -435,6 +438,8 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             _owner.Join();
         }
 
+        // A command posted just before the owner stopped may still be about to interrupt a poll: not librdkafka's close.
+        _interrupt?.Disable();
         _buffer.AddUnreserved(null); // wakes a reader still waiting
         try
         {
@@ -571,15 +576,12 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
 
     private void RunCommands()
     {
-        if (_commands.IsEmpty)
-        {
-            return;
-        }
-
-        // A commit among them commits what the reader has finished with.
-        _offsets.Flush();
         while (_commands.TryDequeue(out var command))
         {
+            // Before each command, not once before all: a commit commits what the reader finished with until it
+            // was asked for, also while an earlier command held this thread; an assignment or a seek does not
+            // find offsets of records returned before it stored only after it.
+            _offsets.Flush();
             command.Run();
         }
     }

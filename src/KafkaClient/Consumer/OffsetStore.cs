@@ -62,7 +62,7 @@ internal sealed class OffsetStore(IConsumer<byte[], byte[]> consumer, bool enabl
     public bool FlushDue() =>
         Volatile.Read(ref _dirty) && System.Diagnostics.Stopwatch.GetElapsedTime(Volatile.Read(ref _flushedAt)) >= FlushInterval;
 
-    /// <summary>Owner thread (or the closing thread once it has stopped): hands the latest noted offset of each partition to librdkafka.</summary>
+    /// <summary>Owner thread, or any thread once it has stopped (the closing thread, a commit made then): hands the latest noted offset of each partition to librdkafka.</summary>
     public void Flush()
     {
         if (!enabled)
@@ -218,9 +218,11 @@ internal sealed class OffsetStore(IConsumer<byte[], byte[]> consumer, bool enabl
         {
             consumer.StoreOffset(offset);
         }
-        catch (KafkaException ex) when (ex.Error.Code == ErrorCode.Local_State)
+        catch (KafkaException)
         {
-            // The partition was revoked between fetch and store: its new owner reads from the last commit.
+            // Local_State: the partition was revoked between fetch and store, and its new owner reads from the last
+            // commit; any other refusal (an unknown partition, say) is not thrown either: this runs on the owner
+            // thread, where an exception would end the process, and an offset not stored only means reading again.
         }
         catch (ObjectDisposedException)
         {

@@ -16,8 +16,13 @@ namespace KafkaClient.Consumer;
 /// for the poll's slice to end instead, as they always could.
 /// </para>
 /// <para>
+/// Never while the consumer closes: librdkafka's close forwards the consumer queue to a queue of its own and waits
+/// on it, and a yield ends that wait early, so the close fails with a timeout before the consumer has left its
+/// group. The closing thread calls <see cref="Disable"/> first.
+/// </para>
+/// <para>
 /// Thread-safe. The native handle is referenced for the duration of each call, so a consumer disposed
-/// meanwhile is not destroyed under it; once disposed, <see cref="Interrupt"/> does nothing.
+/// meanwhile is not destroyed under it; once disposed or disabled, <see cref="Interrupt"/> does nothing.
 /// </para>
 /// </remarks>
 internal sealed unsafe class PollInterrupt
@@ -26,6 +31,8 @@ internal sealed unsafe class PollInterrupt
 
     private readonly SafeHandle _handle;
     private readonly Functions _native;
+    private readonly Lock _gate = new();
+    private bool _disabled;
 
     private PollInterrupt(SafeHandle handle, Functions native)
     {
@@ -52,8 +59,28 @@ internal sealed unsafe class PollInterrupt
         }
     }
 
-    /// <summary>Makes a poll in progress (or the next one) return without waiting.</summary>
+    /// <summary>Makes every later <see cref="Interrupt"/> do nothing, once an interrupt in progress has returned; before the consumer is closed.</summary>
+    public void Disable()
+    {
+        lock (_gate)
+        {
+            _disabled = true;
+        }
+    }
+
+    /// <summary>Makes a poll in progress (or the next one) return without waiting; nothing once disabled.</summary>
     public void Interrupt()
+    {
+        lock (_gate)
+        {
+            if (!_disabled)
+            {
+                Yield();
+            }
+        }
+    }
+
+    private void Yield()
     {
         var added = false;
         try

@@ -17,7 +17,11 @@ namespace KafkaClient;
 public interface IFastPathSerializer<T> : IAsyncSerializer<T>
 {
     /// <summary>Gets a value indicating whether the serializer may add headers to <see cref="SerializationContext.Headers"/>.</summary>
-    /// <remarks>When false, the producer passes the caller's headers without copying them first.</remarks>
+    /// <remarks>
+    /// When false, the producer passes the caller's <see cref="Headers"/> object itself (null when the message has
+    /// none) instead of a copy: false is a promise, and a serializer that adds headers anyway changes the caller's
+    /// object. When true, the serializer gets a copy, never null.
+    /// </remarks>
     bool MayWriteHeaders { get; }
 
     /// <summary>Serializes <paramref name="data"/> on the calling thread if nothing has to be awaited.</summary>

@@ -138,6 +138,66 @@ public class FetchBufferTests
         Assert.Null(await buffer.TakeAsync(TimeSpan.Zero, async, CancellationToken.None));
     }
 
+    [Theory]
+    [InlineData(true, 1)]
+    [InlineData(true, 2)]
+    [InlineData(false, 1)]
+    [InlineData(false, 2)]
+    public async Task Neither_side_is_left_waiting_when_both_wait_without_a_timeout(bool async, int capacity)
+    {
+        // Each record is published alone and both sides wait with no timeout to fall back on, so a wake-up lost
+        // between "look" and "wait" (reader: Publish; writer: the room signal) leaves a side waiting until the guard.
+        const int records = 10_000;
+        var guard = TimeSpan.FromSeconds(120);
+        using var buffer = new FetchBuffer(capacity);
+        using var cancel = new CancellationTokenSource(guard);
+        var writerFailure = (string?)null;
+        var writer = new Thread(() =>
+        {
+            var random = new Random(7);
+            for (var next = 0; next < records; next++)
+            {
+                while (!buffer.HasRoom())
+                {
+                    if (!buffer.Room.WaitOne(guard))
+                    {
+                        writerFailure = $"The writer waited for room in vain before record {next}.";
+                        return;
+                    }
+                }
+
+                buffer.Add(Record(next), null);
+                if (random.Next(3) == 0)
+                {
+                    Thread.SpinWait(random.Next(200)); // vary where in the reader's look-then-wait the publish lands
+                }
+
+                buffer.Publish();
+            }
+        })
+        { IsBackground = true };
+        writer.Start();
+
+        for (var expected = 0; expected < records; expected++)
+        {
+            Fetched? taken;
+            try
+            {
+                taken = await buffer.TakeAsync(Timeout.InfiniteTimeSpan, async, cancel.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                Assert.Fail($"The reader waited in vain for record {expected} ({writerFailure ?? "the writer did not fail"}).");
+                throw;
+            }
+
+            Assert.Equal(expected, taken!.Record!.Offset.Value);
+        }
+
+        Assert.True(writer.Join(guard));
+        Assert.Null(writerFailure);
+    }
+
     private static ConsumeResult<byte[], byte[]> Record(long offset) => new()
     {
         Topic = "t",

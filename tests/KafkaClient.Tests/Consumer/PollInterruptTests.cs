@@ -44,6 +44,102 @@ public class PollInterruptTests
         interrupt.Interrupt();
     }
 
+    [Fact]
+    public async Task An_interrupt_while_librdkafka_closes_cuts_the_close_short()
+    {
+        // Why the pipeline disables its interrupt before closing: the yield ends the wait of librdkafka's close,
+        // which then fails with a timeout. Not always: when the close's own end is already queued (the leave
+        // finished while the revocation handler returned), the close takes it first; so up to ten closes.
+        await using var cluster = KafkaClient.Testing.EmbeddedKafkaCluster.Start(1);
+        var outcomes = new List<string>();
+        for (var round = 0; round < 10; round++)
+        {
+            PollInterrupt? interrupt = null;
+            using var consumer = Assigned(cluster, $"cut-short-{round}", () => interrupt!.Interrupt());
+            interrupt = PollInterrupt.Create(consumer)!;
+            try
+            {
+                consumer.Close();
+                outcomes.Add("closed");
+            }
+            catch (KafkaException ex)
+            {
+                Assert.Equal(ErrorCode.Local_TimedOut, ex.Error.Code);
+                return;
+            }
+        }
+
+        Assert.Fail($"No interrupt cut a close short: {string.Join(", ", outcomes)}.");
+    }
+
+    [Fact]
+    public async Task A_disabled_interrupt_leaves_librdkafkas_close_alone()
+    {
+        await using var cluster = KafkaClient.Testing.EmbeddedKafkaCluster.Start(1);
+        PollInterrupt? interrupt = null;
+        var revoked = 0;
+        using var consumer = Assigned(cluster, "disabled", () =>
+        {
+            interrupt!.Interrupt();
+            revoked++;
+        });
+        interrupt = PollInterrupt.Create(consumer)!;
+
+        interrupt.Disable();
+        consumer.Close();
+
+        Assert.Equal(1, revoked);
+    }
+
+    [Fact]
+    public void Interrupts_racing_the_disposal_of_the_consumer_do_nothing_harmful()
+    {
+        for (var round = 0; round < 5; round++)
+        {
+            var consumer = Unconnected();
+            var interrupt = PollInterrupt.Create(consumer)!;
+            using var stop = new CancellationTokenSource();
+            var threads = Enumerable.Range(0, 2).Select(_ => new Thread(() =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    interrupt.Interrupt();
+                }
+            }) { IsBackground = true }).ToList();
+            threads.ForEach(t => t.Start());
+            Thread.Sleep(20);
+            consumer.Dispose();
+            Thread.Sleep(20);
+            stop.Cancel();
+            Assert.All(threads, t => Assert.True(t.Join(TimeSpan.FromSeconds(30))));
+        }
+    }
+
+    /// <summary>A consumer of a one-partition topic that has its partition, so that closing it runs <paramref name="onRevoked"/> inside librdkafka's close.</summary>
+    private static IConsumer<byte[], byte[]> Assigned(KafkaClient.Testing.EmbeddedKafkaCluster cluster, string topic, Action onRevoked)
+    {
+        cluster.CreateTopic(topic, 1);
+        var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = cluster.BootstrapServers,
+            GroupId = topic,
+            SessionTimeoutMs = 6000,
+        })
+        .SetLogHandler((_, _) => { })
+        .SetErrorHandler((_, _) => { })
+        .SetPartitionsRevokedHandler((_, _) => onRevoked())
+        .Build();
+        consumer.Subscribe(topic);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (consumer.Assignment.Count == 0 && DateTime.UtcNow < deadline)
+        {
+            consumer.Consume(TimeSpan.FromMilliseconds(100));
+        }
+
+        Assert.Single(consumer.Assignment);
+        return consumer;
+    }
+
     private static IConsumer<byte[], byte[]> Unconnected() =>
         new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
         {

@@ -1,0 +1,115 @@
+using Confluent.Kafka;
+using KafkaClient.Consumer;
+using KafkaClient.Diagnostics;
+using KafkaClient.Serialization;
+
+namespace KafkaClient.Tests.Consumer;
+
+/// <summary>
+/// The consumer pipeline on a fake librdkafka consumer, where the owner thread does only what a test asks: a commit
+/// covers every record returned before it was asked for, however it reaches the owner thread.
+/// </summary>
+public class ConsumerPipelineTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    private static readonly TopicPartition Partition = new("t", 0);
+
+    [Fact]
+    public async Task A_commit_queued_behind_another_command_covers_records_returned_while_that_command_ran()
+    {
+        var (consumer, fake) = FakeConsumer.Create();
+        using var blocking = new ManualResetEventSlim();
+        using var entered = new ManualResetEventSlim();
+        using var pipeline = Pipeline(consumer);
+        pipeline.Subscribe(["t"]);
+        try
+        {
+            fake.Add(FakeConsumer.Record("t", 0, 0));
+            fake.Add(FakeConsumer.Record("t", 0, 1));
+            Assert.Equal(0, (await pipeline.PollAsync(Patience, async: false, CancellationToken.None))!.Offset.Value);
+            await UntilAsync(() => fake.Pending == 0); // both fetched: published before the owner runs its next command
+
+            // Another thread's command occupies the owner thread (an explicit commit waiting for the broker, say).
+            fake.OnCommitOffsets = () =>
+            {
+                entered.Set();
+                blocking.Wait(Patience);
+            };
+            var other = Task.Run(() => pipeline.CommitAsync([new TopicPartitionOffset(Partition, 1)], async: false, CancellationToken.None).AsTask());
+            Assert.True(entered.Wait(Patience));
+
+            // Meanwhile the reader takes the next record and commits: its commit waits behind the other command.
+            Assert.Equal(1, (await pipeline.PollAsync(Patience, async: false, CancellationToken.None))!.Offset.Value);
+            var commit = pipeline.CommitAsync(async: true, CancellationToken.None).AsTask();
+            blocking.Set();
+            await other.WaitAsync(Patience);
+            var committed = await commit.WaitAsync(Patience);
+
+            Assert.Equal(new TopicPartitionOffset(Partition, 2), Assert.Single(committed));
+        }
+        finally
+        {
+            blocking.Set();
+            await CloseAsync(pipeline, fake);
+        }
+    }
+
+    [Fact]
+    public async Task A_commit_from_a_handler_on_the_poll_thread_covers_records_returned_before_it()
+    {
+        var (consumer, fake) = FakeConsumer.Create();
+        using var pipeline = Pipeline(consumer);
+        pipeline.Subscribe(["t"]);
+        try
+        {
+            fake.HoldPolls = true;
+            Assert.True(await fake.Idle.WaitAsync(Patience)); // the owner waits in a poll, and nothing else happens there
+            fake.Add(FakeConsumer.Record("t", 0, 0));
+            Assert.True(await fake.Idle.WaitAsync(Patience)); // fetched, published, idle flush done: waiting again
+
+            Assert.Equal(0, (await pipeline.PollAsync(Patience, async: false, CancellationToken.None))!.Offset.Value);
+
+            // A partition assigned later (cooperative rebalancing): the application's handler commits what it has read.
+            IReadOnlyList<TopicPartitionOffset>? committed = null;
+            using var handled = new ManualResetEventSlim();
+            fake.RunOnPoll(() => pipeline.OnAssigned([new TopicPartition("u", 0)], _ =>
+            {
+                committed = pipeline.CommitAsync(async: false, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+                handled.Set();
+            }));
+            Assert.True(handled.Wait(Patience));
+
+            Assert.Equal(new TopicPartitionOffset(Partition, 1), Assert.Single(committed!));
+        }
+        finally
+        {
+            await CloseAsync(pipeline, fake);
+        }
+    }
+
+    private static ConsumerPipeline<byte[], byte[]> Pipeline(IConsumer<byte[], byte[]> consumer) => new(
+        consumer,
+        DeserializerSlot<byte[]>.From(Deserializers.ByteArray),
+        DeserializerSlot<byte[]>.From(Deserializers.ByteArray),
+        new OffsetStore(consumer, enabled: true),
+        deadLetters: null,
+        new ConsumerSettings(PoisonRecordPolicy.Raise, null, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), 16),
+        new ErrorReporter(null),
+        PipelineObserver.None,
+        TimeProvider.System);
+
+    private static async Task CloseAsync(ConsumerPipeline<byte[], byte[]> pipeline, FakeConsumer fake)
+    {
+        fake.Stop();
+        await pipeline.CloseAsync(async: true).AsTask().WaitAsync(Patience);
+    }
+
+    private static async Task UntilAsync(Func<bool> condition)
+    {
+        for (var waited = TimeSpan.Zero; !condition(); waited += TimeSpan.FromMilliseconds(10))
+        {
+            Assert.True(waited < Patience, "The condition did not come true.");
+            await Task.Delay(10);
+        }
+    }
+}

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Confluent.Kafka;
 
 namespace KafkaClient.IntegrationTests.Producer;
@@ -60,6 +61,14 @@ public class FaultToleranceTests(KafkaFixture kafka)
                 }
                 else if (i == 2 * Messages / 3)
                 {
+                    // Down until the producer has noticed (a fast producer can otherwise finish this third before librdkafka
+                    // tries broker 1 again), bounded so a producer that never notices fails the assertion below, not the run.
+                    var noticed = Stopwatch.StartNew();
+                    while (connectionFailures.IsEmpty && noticed.Elapsed < TimeSpan.FromSeconds(30))
+                    {
+                        await Task.Delay(50);
+                    }
+
                     cluster.SetBrokerUp(1);
                 }
 

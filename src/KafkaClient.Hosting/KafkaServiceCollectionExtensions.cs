@@ -1,0 +1,240 @@
+using Confluent.Kafka;
+using Confluent.SchemaRegistry;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace KafkaClient.Hosting;
+
+/// <summary>Registers KafkaClient producers, consumers and a shared Schema Registry client in an <see cref="IServiceCollection"/>.</summary>
+/// <remarks>
+/// <para>
+/// Clients are singletons created on first resolve and disposed with the container. Configuration sections hold
+/// librdkafka key names (<c>"bootstrap.servers": "..."</c>); the builders validate them when the client is
+/// created, and an unknown key or an invalid value throws <see cref="ArgumentException"/> naming the key. Values of
+/// secret keys (any key containing <c>password</c>, <c>secret</c>, <c>user.info</c> or <c>token</c>) never appear
+/// in those exceptions or in the options' <see cref="object.ToString"/>.
+/// </para>
+/// <para>
+/// Serdes come from the container when registered (for a keyed client the keyed registration first, then the
+/// unkeyed one): <see cref="IAsyncSerializer{T}"/> before <see cref="ISerializer{T}"/>, <see cref="IAsyncDeserializer{T}"/>
+/// before <see cref="IDeserializer{T}"/>. When the key and value types are the same, the one found serves both.
+/// Otherwise the builders' defaults apply, and <c>ConfigureBuilder</c> overrides either.
+/// </para>
+/// </remarks>
+public static class KafkaServiceCollectionExtensions
+{
+    /// <summary>Registers one <see cref="ISchemaRegistryClient"/> (Confluent's <see cref="CachedSchemaRegistryClient"/>) configured from a section, unless one is registered already.</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">A section of Schema Registry keys; <c>url</c> and <c>schema.registry.url</c> are the same key.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddSchemaRegistryClient(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.TryAddSingleton<ISchemaRegistryClient>(_ =>
+        {
+            var config = new Dictionary<string, string>(StringComparer.Ordinal);
+            ConfigurationReader.ReadInto(configuration, config, "Schema Registry");
+            return CreateRegistry(config);
+        });
+        return services;
+    }
+
+    /// <summary>Registers one <see cref="ISchemaRegistryClient"/> (Confluent's <see cref="CachedSchemaRegistryClient"/>) configured in code, unless one is registered already.</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets the registry configuration.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddSchemaRegistryClient(this IServiceCollection services, Action<SchemaRegistryConfig> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        services.TryAddSingleton<ISchemaRegistryClient>(_ =>
+        {
+            var config = new SchemaRegistryConfig();
+            configure(config);
+            return CreateRegistry(config.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal));
+        });
+        return services;
+    }
+
+    /// <summary>Registers a singleton <see cref="ISerializingProducer{TKey, TValue}"/> configured from a section of librdkafka keys.</summary>
+    /// <typeparam name="TKey">The message key type.</typeparam>
+    /// <typeparam name="TValue">The message value type.</typeparam>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">A section of librdkafka producer keys.</param>
+    /// <param name="configure">Changes the options after the section was read, or null.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddKafkaProducer<TKey, TValue>(
+        this IServiceCollection services, IConfiguration configuration, Action<KafkaProducerOptions<TKey, TValue>>? configure = null) =>
+        AddKeyedKafkaProducer(services, null, configuration, configure);
+
+    /// <summary>Registers a singleton <see cref="ISerializingProducer{TKey, TValue}"/> configured in code.</summary>
+    /// <typeparam name="TKey">The message key type.</typeparam>
+    /// <typeparam name="TValue">The message value type.</typeparam>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets the options.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddKafkaProducer<TKey, TValue>(
+        this IServiceCollection services, Action<KafkaProducerOptions<TKey, TValue>> configure) =>
+        AddKeyedKafkaProducer(services, null, configure);
+
+    /// <summary>Registers a singleton <see cref="ISerializingProducer{TKey, TValue}"/> under a service key, configured from a section of librdkafka keys.</summary>
+    /// <typeparam name="TKey">The message key type.</typeparam>
+    /// <typeparam name="TValue">The message value type.</typeparam>
+    /// <param name="services">The service collection.</param>
+    /// <param name="serviceKey">The service key (null registers the unkeyed producer).</param>
+    /// <param name="configuration">A section of librdkafka producer keys.</param>
+    /// <param name="configure">Changes the options after the section was read, or null.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddKeyedKafkaProducer<TKey, TValue>(
+        this IServiceCollection services, object? serviceKey, IConfiguration configuration, Action<KafkaProducerOptions<TKey, TValue>>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return AddKeyedKafkaProducer<TKey, TValue>(services, serviceKey, options =>
+        {
+            ConfigurationReader.ReadInto(configuration, options.Config, "producer");
+            configure?.Invoke(options);
+        });
+    }
+
+    /// <summary>Registers a singleton <see cref="ISerializingProducer{TKey, TValue}"/> under a service key, configured in code.</summary>
+    /// <typeparam name="TKey">The message key type.</typeparam>
+    /// <typeparam name="TValue">The message value type.</typeparam>
+    /// <param name="services">The service collection.</param>
+    /// <param name="serviceKey">The service key (null registers the unkeyed producer).</param>
+    /// <param name="configure">Sets the options.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddKeyedKafkaProducer<TKey, TValue>(
+        this IServiceCollection services, object? serviceKey, Action<KafkaProducerOptions<TKey, TValue>> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        return services.AddKeyedSingleton<ISerializingProducer<TKey, TValue>>(serviceKey, (provider, _) =>
+        {
+            var options = new KafkaProducerOptions<TKey, TValue>();
+            configure(options);
+            return Secrets.Guard(options.Config, () =>
+            {
+                var builder = new SerializingProducerBuilder<TKey, TValue>(options.Config);
+                if (Find<IAsyncSerializer<TKey>>(provider, serviceKey) is { } asyncKey)
+                {
+                    builder.SetKeySerializer(asyncKey);
+                }
+                else if (Find<ISerializer<TKey>>(provider, serviceKey) is { } syncKey)
+                {
+                    builder.SetKeySerializer(syncKey);
+                }
+
+                if (Find<IAsyncSerializer<TValue>>(provider, serviceKey) is { } asyncValue)
+                {
+                    builder.SetValueSerializer(asyncValue);
+                }
+                else if (Find<ISerializer<TValue>>(provider, serviceKey) is { } syncValue)
+                {
+                    builder.SetValueSerializer(syncValue);
+                }
+
+                options.ConfigureBuilder?.Invoke(provider, builder);
+                return builder.Build();
+            });
+        });
+    }
+
+    /// <summary>Registers a singleton <see cref="IDeserializingConsumer{TKey, TValue}"/> configured from a section of librdkafka keys.</summary>
+    /// <typeparam name="TKey">The message key type.</typeparam>
+    /// <typeparam name="TValue">The message value type.</typeparam>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">A section of librdkafka consumer keys.</param>
+    /// <param name="configure">Changes the options after the section was read, or null.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddKafkaConsumer<TKey, TValue>(
+        this IServiceCollection services, IConfiguration configuration, Action<KafkaConsumerOptions<TKey, TValue>>? configure = null) =>
+        AddKeyedKafkaConsumer(services, null, configuration, configure);
+
+    /// <summary>Registers a singleton <see cref="IDeserializingConsumer{TKey, TValue}"/> configured in code.</summary>
+    /// <typeparam name="TKey">The message key type.</typeparam>
+    /// <typeparam name="TValue">The message value type.</typeparam>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets the options.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddKafkaConsumer<TKey, TValue>(
+        this IServiceCollection services, Action<KafkaConsumerOptions<TKey, TValue>> configure) =>
+        AddKeyedKafkaConsumer(services, null, configure);
+
+    /// <summary>Registers a singleton <see cref="IDeserializingConsumer{TKey, TValue}"/> under a service key, configured from a section of librdkafka keys.</summary>
+    /// <typeparam name="TKey">The message key type.</typeparam>
+    /// <typeparam name="TValue">The message value type.</typeparam>
+    /// <param name="services">The service collection.</param>
+    /// <param name="serviceKey">The service key (null registers the unkeyed consumer).</param>
+    /// <param name="configuration">A section of librdkafka consumer keys.</param>
+    /// <param name="configure">Changes the options after the section was read, or null.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddKeyedKafkaConsumer<TKey, TValue>(
+        this IServiceCollection services, object? serviceKey, IConfiguration configuration, Action<KafkaConsumerOptions<TKey, TValue>>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return AddKeyedKafkaConsumer<TKey, TValue>(services, serviceKey, options =>
+        {
+            ConfigurationReader.ReadInto(configuration, options.Config, "consumer");
+            configure?.Invoke(options);
+        });
+    }
+
+    /// <summary>Registers a singleton <see cref="IDeserializingConsumer{TKey, TValue}"/> under a service key, configured in code.</summary>
+    /// <typeparam name="TKey">The message key type.</typeparam>
+    /// <typeparam name="TValue">The message value type.</typeparam>
+    /// <param name="services">The service collection.</param>
+    /// <param name="serviceKey">The service key (null registers the unkeyed consumer).</param>
+    /// <param name="configure">Sets the options.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddKeyedKafkaConsumer<TKey, TValue>(
+        this IServiceCollection services, object? serviceKey, Action<KafkaConsumerOptions<TKey, TValue>> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        return services.AddKeyedSingleton<IDeserializingConsumer<TKey, TValue>>(serviceKey, (provider, _) =>
+        {
+            var options = new KafkaConsumerOptions<TKey, TValue>();
+            configure(options);
+            return Secrets.Guard(options.Config, () =>
+            {
+                var builder = new DeserializingConsumerBuilder<TKey, TValue>(options.Config);
+                if (Find<IAsyncDeserializer<TKey>>(provider, serviceKey) is { } asyncKey)
+                {
+                    builder.SetKeyDeserializer(asyncKey);
+                }
+                else if (Find<IDeserializer<TKey>>(provider, serviceKey) is { } syncKey)
+                {
+                    builder.SetKeyDeserializer(syncKey);
+                }
+
+                if (Find<IAsyncDeserializer<TValue>>(provider, serviceKey) is { } asyncValue)
+                {
+                    builder.SetValueDeserializer(asyncValue);
+                }
+                else if (Find<IDeserializer<TValue>>(provider, serviceKey) is { } syncValue)
+                {
+                    builder.SetValueDeserializer(syncValue);
+                }
+
+                options.ConfigureBuilder?.Invoke(provider, builder);
+                return builder.Build();
+            });
+        });
+    }
+
+    private static T? Find<T>(IServiceProvider provider, object? serviceKey)
+        where T : class =>
+        (serviceKey is null ? null : provider.GetKeyedService<T>(serviceKey)) ?? provider.GetService<T>();
+
+    private static CachedSchemaRegistryClient CreateRegistry(Dictionary<string, string> config)
+    {
+        // Confluent's client reads only schema.registry.* keys (and ignores others silently): a bare key is given the prefix.
+        var prefixed = config.ToDictionary(
+            e => e.Key.StartsWith("schema.registry.", StringComparison.Ordinal) ? e.Key : "schema.registry." + e.Key,
+            e => e.Value,
+            StringComparer.Ordinal);
+        return Secrets.Guard(prefixed, () => new CachedSchemaRegistryClient(prefixed));
+    }
+}

@@ -48,6 +48,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     private readonly Lock _commandGate = new();
     private readonly ConcurrentDictionary<TopicPartition, Offset> _seekedTo = new();
     private bool _ownerDone;
+    private bool _seekPending; // owner thread only: a seek's partition has not fetched yet
     private int _closed;
     private int _hasSource;
 
@@ -293,7 +294,11 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         return Stream(cancellationToken);
     }
 
-    public Offset Position(TopicPartition partition)
+    /// <summary>Gets the offset the reader will be handed next for a partition; computed on the owner thread, so no fetch is half done meanwhile.</summary>
+    public Offset Position(TopicPartition partition) =>
+        InvokeAsync(() => PositionNow(partition), async: false, CancellationToken.None).GetAwaiter().GetResult();
+
+    private Offset PositionNow(TopicPartition partition)
     {
         if (_held is { Record: { } held } && held.TopicPartition.Equals(partition) && _buffer.IsCurrent(_held))
         {
@@ -305,9 +310,8 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             return buffered;
         }
 
-        // librdkafka forgets a partition's position on seek until it fetches from there; the reader's next record is the seek's.
-        var position = _inner.Position(partition);
-        return position == Offset.Unset && _seekedTo.TryGetValue(partition, out var target) ? target : position;
+        // Until the partition fetches from the seek's offset, librdkafka's position is stale or unset; the seek's offset is next.
+        return _seekedTo.TryGetValue(partition, out var target) ? target : _inner.Position(partition);
     }
 
     // ---- Owner-thread operations ----
@@ -392,6 +396,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         _buffer.Invalidate([offset.TopicPartition]);
         _inner.Seek(offset);
         _seekedTo[offset.TopicPartition] = offset.Offset;
+        _seekPending = true;
     });
 
     public ValueTask<IReadOnlyList<TopicPartitionOffset>> CommitAsync(bool async, CancellationToken cancellationToken) =>
@@ -562,6 +567,13 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         }
 
         _errors.Connected();
+        if (_seekPending)
+        {
+            // Fetched from where the seek sent it: the partition's position is known again.
+            _seekedTo.TryRemove(record.TopicPartition, out _);
+            _seekPending = !_seekedTo.IsEmpty;
+        }
+
         _buffer.Add(record, null);
         return true;
     }

@@ -3,6 +3,8 @@ using Confluent.SchemaRegistry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace KafkaClient.Hosting;
 
@@ -21,9 +23,31 @@ namespace KafkaClient.Hosting;
 /// before <see cref="IDeserializer{T}"/>. When the key and value types are the same, the one found serves both.
 /// Otherwise the builders' defaults apply, and <c>ConfigureBuilder</c> overrides either.
 /// </para>
+/// <para>
+/// When the container has an <see cref="ILoggerFactory"/>, each producer and consumer writes librdkafka's log lines
+/// and its client-level errors to an <see cref="ILogger"/> of category <see cref="ProducerLogCategory"/> or
+/// <see cref="ConsumerLogCategory"/> (secret values redacted); a handler set by <c>ConfigureBuilder</c> replaces it.
+/// </para>
 /// </remarks>
 public static class KafkaServiceCollectionExtensions
 {
+    /// <summary>The logger category of the producers registered here.</summary>
+    public const string ProducerLogCategory = "KafkaClient.Producer";
+
+    /// <summary>The logger category of the consumers registered here.</summary>
+    public const string ConsumerLogCategory = "KafkaClient.Consumer";
+
+    /// <summary>Registers, once, an <see cref="IHostedService"/> that resolves every client registered through these extensions when the host starts, so that a misconfigured client fails the start with an exception naming the key.</summary>
+    /// <param name="services">The service collection.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection ValidateKafkaClientsOnStart(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ClientRegistrations.Of(services);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ClientValidator>());
+        return services;
+    }
+
     /// <summary>Registers one <see cref="ISchemaRegistryClient"/> (Confluent's <see cref="CachedSchemaRegistryClient"/>) configured from a section, unless one is registered already.</summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configuration">A section of Schema Registry keys; <c>url</c> and <c>schema.registry.url</c> are the same key.</param>
@@ -32,6 +56,7 @@ public static class KafkaServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
+        TrackRegistry(services);
         services.TryAddSingleton<ISchemaRegistryClient>(_ =>
         {
             var config = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -49,6 +74,7 @@ public static class KafkaServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
+        TrackRegistry(services);
         services.TryAddSingleton<ISchemaRegistryClient>(_ =>
         {
             var config = new SchemaRegistryConfig();
@@ -110,6 +136,7 @@ public static class KafkaServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
+        ClientRegistrations.Of(services).Clients.Add((typeof(ISerializingProducer<TKey, TValue>), serviceKey));
         return services.AddKeyedSingleton<ISerializingProducer<TKey, TValue>>(serviceKey, (provider, _) =>
         {
             var options = new KafkaProducerOptions<TKey, TValue>();
@@ -133,6 +160,11 @@ public static class KafkaServiceCollectionExtensions
                 else if (Find<ISerializer<TValue>>(provider, serviceKey) is { } syncValue)
                 {
                     builder.SetValueSerializer(syncValue);
+                }
+
+                if (ClientLogger.Create(provider, ProducerLogCategory, options.Config) is { } logger)
+                {
+                    builder.SetLogHandler(logger.OnLog).SetErrorHandler(logger.OnError);
                 }
 
                 options.ConfigureBuilder?.Invoke(provider, builder);
@@ -193,6 +225,7 @@ public static class KafkaServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
+        ClientRegistrations.Of(services).Clients.Add((typeof(IDeserializingConsumer<TKey, TValue>), serviceKey));
         return services.AddKeyedSingleton<IDeserializingConsumer<TKey, TValue>>(serviceKey, (provider, _) =>
         {
             var options = new KafkaConsumerOptions<TKey, TValue>();
@@ -218,10 +251,23 @@ public static class KafkaServiceCollectionExtensions
                     builder.SetValueDeserializer(syncValue);
                 }
 
+                if (ClientLogger.Create(provider, ConsumerLogCategory, options.Config) is { } logger)
+                {
+                    builder.SetLogHandler(logger.OnLog).SetErrorHandler(logger.OnError);
+                }
+
                 options.ConfigureBuilder?.Invoke(provider, builder);
                 return builder.Build();
             });
         });
+    }
+
+    private static void TrackRegistry(IServiceCollection services)
+    {
+        if (!services.Any(d => d.ServiceType == typeof(ISchemaRegistryClient)))
+        {
+            ClientRegistrations.Of(services).Clients.Add((typeof(ISchemaRegistryClient), null));
+        }
     }
 
     private static T? Find<T>(IServiceProvider provider, object? serviceKey)

@@ -50,7 +50,8 @@ internal static class Secrets
         return values.Any(v => text.Contains(v, StringComparison.Ordinal));
     }
 
-    private static List<string> SecretValues(IEnumerable<KeyValuePair<string, string>> config) =>
+    /// <summary>Returns the non-empty values of the secret keys of a configuration, longest first.</summary>
+    public static List<string> SecretValues(IEnumerable<KeyValuePair<string, string>> config) =>
         config
             .Where(e => IsSecret(e.Key) && !string.IsNullOrEmpty(e.Value))
             .Select(e => e.Value)
@@ -58,7 +59,8 @@ internal static class Secrets
             .OrderByDescending(v => v.Length)
             .ToList();
 
-    private static string Redact(string text, List<string> values)
+    /// <summary>Replaces every occurrence of the given secret values in a text by <c>***</c>.</summary>
+    public static string Redact(string text, List<string> values)
     {
         foreach (var value in values)
         {

@@ -101,15 +101,7 @@ public sealed class JsonSchemaDeserializer<T> : IFastPathDeserializer<T>
             return Task.FromResult<T>(default!);
         }
 
-        int id;
-        try
-        {
-            id = ConfluentWireFormat.ReadSchemaId(data.Span);
-        }
-        catch (InvalidDataException ex)
-        {
-            throw new JsonSerdeException(JsonSerdeFailure.InvalidFrame, ex.Message, ex, topic: context.Topic);
-        }
+        var id = ReadSchemaId(data.Span, context);
 
         var writer = _writers.GetAsync(id);
         return writer.IsCompletedSuccessfully
@@ -127,15 +119,7 @@ public sealed class JsonSchemaDeserializer<T> : IFastPathDeserializer<T>
             return true;
         }
 
-        int id;
-        try
-        {
-            id = ConfluentWireFormat.ReadSchemaId(data);
-        }
-        catch (InvalidDataException ex)
-        {
-            throw new JsonSerdeException(JsonSerdeFailure.InvalidFrame, ex.Message, ex, topic: context.Topic);
-        }
+        var id = ReadSchemaId(data, context);
 
         if (_writers.TryGet(id, out var writer))
         {
@@ -145,6 +129,18 @@ public sealed class JsonSchemaDeserializer<T> : IFastPathDeserializer<T>
 
         result = default!;
         return false;
+    }
+
+    private static int ReadSchemaId(ReadOnlySpan<byte> framed, SerializationContext context)
+    {
+        try
+        {
+            return ConfluentWireFormat.ReadSchemaId(framed);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new JsonSerdeException(JsonSerdeFailure.InvalidFrame, ex.Message, ex, topic: context.Topic);
+        }
     }
 
     private async Task<T> DeserializeSlowAsync(ReadOnlyMemory<byte> data, SerializationContext context, Task<Writer> pending) =>

@@ -5,13 +5,17 @@ using KafkaClient.Serialization;
 
 namespace KafkaClient.Consumer;
 
-/// <summary>The one path every consume call takes: one owner thread polls librdkafka into a bounded buffer; readers deserialize, apply the poison and retry rules, and store offsets.</summary>
+/// <summary>The one path every consume call takes: librdkafka's poll fills a bounded buffer; readers deserialize, apply the poison and retry rules, and store offsets.</summary>
 /// <remarks>
 /// <para>
-/// The owner thread is the only thread that calls librdkafka's poll, so rebalance callbacks, the error handler,
-/// commits, seeks and assignment changes all run on it; callers post them as commands and wait, synchronously or
-/// asynchronously. <c>Poll</c>, <c>PollAsync</c> and <c>ConsumeAsync</c> read from the buffer through one method
-/// written once for both (Npgsql's <c>bool async</c> pattern): with <c>async: false</c> it completes synchronously.
+/// One thread at a time polls librdkafka: the one holding the poll lease. The reader takes it itself, without
+/// waiting, whenever the buffer is empty, and fetches what librdkafka already holds (a poll of zero timeout), so a
+/// busy stream crosses no thread. The owner thread takes it when the reader waits for records, has not come by for
+/// a while (it keeps the buffer filled and the group membership alive), or a command is posted. Rebalance callbacks,
+/// the error handler, commits, seeks and assignment changes run on the lease holder; callers post commands and
+/// wait, synchronously or asynchronously, and the owner thread runs them. <c>Poll</c>, <c>PollAsync</c> and
+/// <c>ConsumeAsync</c> read through one method written once for both (Npgsql's <c>bool async</c> pattern): with
+/// <c>async: false</c> it completes synchronously.
 /// </para>
 /// <para>
 /// A transient deserialization failure keeps the record (the consumer "stays on it"), retries it with backoff and
@@ -21,6 +25,10 @@ namespace KafkaClient.Consumer;
 internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
 {
     private static readonly TimeSpan Slice = TimeSpan.FromMilliseconds(25);
+
+    private const int Free = 0;
+    private const int Held = 1;
+    private const int Closed = 2;
 
     /// <summary>The most records fetched without waiting before the reader is woken for them.</summary>
     private const int MaxBatch = 64;
@@ -39,6 +47,9 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     private readonly TimeProvider _time;
 
     private readonly Thread _owner;
+    private Thread? _poller; // the lease holder's thread, while it holds the lease
+    private int _lease; // Free, Held or Closed
+    private long _readerPolledAt = long.MinValue / 2; // Environment.TickCount64 of the reader's last own poll
     private readonly PollInterrupt? _interrupt;
     private readonly ConcurrentQueue<Command> _commands = new();
     private readonly AutoResetEvent _wake = new(false);
@@ -48,7 +59,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     private readonly Lock _commandGate = new();
     private readonly ConcurrentDictionary<TopicPartition, Offset> _seekedTo = new();
     private bool _ownerDone;
-    private bool _seekPending; // owner thread only: a seek's partition has not fetched yet
+    private bool _seekPending; // lease holder only: a seek's partition has not fetched yet
     private int _closed;
     private int _hasSource;
 
@@ -80,7 +91,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         _errors = errors;
         _observer = observer;
         _time = time;
-        _buffer = new FetchBuffer(settings.FetchBufferSize);
+        _buffer = new FetchBuffer(settings.FetchBufferSize, () => _wake.Set());
         _interrupt = PollInterrupt.Create(inner);
         _owner = new Thread(Run) { IsBackground = true, Name = $"{inner.Name} poll" };
         _owner.Start();
@@ -94,7 +105,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
 
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
 
-    // ---- Rebalance callbacks: librdkafka calls them on the owner thread (or the closing thread). ----
+    // ---- Rebalance callbacks: librdkafka calls them on the lease holder's thread (or the closing thread). ----
 
     public void OnAssigned(List<TopicPartition> partitions, Action<IReadOnlyList<TopicPartition>>? user)
     {
@@ -138,7 +149,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
 
     /// <summary>Runs an application's rebalance handler; its exception is raised from the reader's next poll, never into librdkafka's poll.</summary>
     /// <remarks>
-    /// Left to Confluent's consumer, a handler's exception is rethrown from its Consume, on the owner thread, where
+    /// Left to Confluent's consumer, a handler's exception is rethrown from its Consume, on the polling thread, where
     /// it would end the thread and the process. During Close the exception is left to propagate: Close throws it.
     /// </remarks>
     private void CallHandler<T>(Action<IReadOnlyList<T>>? handler, List<T> partitions)
@@ -148,7 +159,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             return;
         }
 
-        if (Thread.CurrentThread != _owner)
+        if (!OnPollThread)
         {
             handler(partitions);
             return;
@@ -188,6 +199,11 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             var fetched = _held;
             if (fetched is null)
             {
+                if (_buffer.IsEmpty)
+                {
+                    PollHere();
+                }
+
                 fetched = await _buffer.TakeAsync(Remaining(start, timeout), async, cancellationToken).ConfigureAwait(false);
                 if (fetched is null)
                 {
@@ -294,7 +310,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         return Stream(cancellationToken);
     }
 
-    /// <summary>Gets the offset the reader will be handed next for a partition; computed on the owner thread, so no fetch is half done meanwhile.</summary>
+    /// <summary>Gets the offset the reader will be handed next for a partition; computed by the owner thread holding the poll lease, so no fetch is half done meanwhile.</summary>
     public Offset Position(TopicPartition partition) =>
         InvokeAsync(() => PositionNow(partition), async: false, CancellationToken.None).GetAwaiter().GetResult();
 
@@ -318,7 +334,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
 
     public ValueTask<T> InvokeAsync<T>(Func<T> call, bool async, CancellationToken cancellationToken)
     {
-        if (Thread.CurrentThread == _owner)
+        if (OnPollThread)
         {
             // From a handler: a commit among these calls commits what the reader has finished with.
             _offsets.Flush();
@@ -475,7 +491,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     /// <summary>Closing waits for the poll thread, and releasing librdkafka's consumer inside its own callback is not allowed: a handler may not do either.</summary>
     public void ThrowIfOnPollThread()
     {
-        if (Thread.CurrentThread == _owner)
+        if (OnPollThread)
         {
             throw new InvalidOperationException("A consumer cannot be closed or disposed from its own handlers (they run on its poll thread, which closing waits for). Signal another thread to do it, for example by cancelling the token of ConsumeAsync.");
         }
@@ -497,32 +513,30 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         {
             while (!_stopped.IsSet)
             {
-                RunCommands();
-                if (!_buffer.HasRoom())
+                var readerPolls = ReaderPollsItself();
+                if ((readerPolls && _commands.IsEmpty) || !TryTakeLease())
                 {
-                    _offsets.Flush();
-                    WaitHandle.WaitAny(wakeOrRoom, Slice);
+                    // The reader fetches for itself, or holds the lease now: it wakes this thread when it waits for
+                    // records, and releasing the lease wakes it for a command posted meanwhile.
+                    _wake.WaitOne(Slice);
                     continue;
                 }
 
-                // Waits for the first record, then takes what librdkafka already holds without waiting, and wakes the
-                // reader once for the batch.
-                var fetched = Fetch(Slice);
-                for (var batch = 1; fetched && batch < MaxBatch && _buffer.HasRoom() && _commands.IsEmpty; batch++)
+                if (!PollOwned(readerPolls))
                 {
-                    fetched = Fetch(TimeSpan.Zero);
-                }
-
-                _buffer.Publish();
-                if (!fetched || _offsets.FlushDue())
-                {
-                    // Idle, or a while since the last time: hand the offsets the reader finished with to librdkafka.
-                    _offsets.Flush();
+                    WaitHandle.WaitAny(wakeOrRoom, Slice); // the buffer is full: wait for the reader to make room
                 }
             }
         }
         finally
         {
+            // From here on nothing polls: commands, and the reader's own polls, are refused the lease for good.
+            var spin = default(SpinWait);
+            while (Interlocked.CompareExchange(ref _lease, Closed, Free) != Free)
+            {
+                spin.SpinOnce();
+            }
+
             lock (_commandGate)
             {
                 _ownerDone = true;
@@ -534,7 +548,104 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         }
     }
 
-    /// <summary>Owner thread: polls librdkafka once and buffers what came, a record or an error; false when nothing came.</summary>
+    /// <summary>Owner thread, holding the lease: runs the commands, then fills the buffer unless the reader fetches for itself; false when the buffer is full.</summary>
+    private bool PollOwned(bool readerPolls)
+    {
+        try
+        {
+            RunCommands();
+            if (readerPolls)
+            {
+                return true;
+            }
+
+            if (!_buffer.HasRoom())
+            {
+                _offsets.Flush();
+                return false;
+            }
+
+            // Waits for the first record, then takes what librdkafka already holds without waiting, and wakes the
+            // reader once for the batch.
+            var fetched = Fetch(Slice);
+            for (var batch = 1; fetched && batch < MaxBatch && _buffer.HasRoom() && _commands.IsEmpty; batch++)
+            {
+                fetched = Fetch(TimeSpan.Zero);
+            }
+
+            _buffer.Publish();
+            if (!fetched || _offsets.FlushDue())
+            {
+                // Idle, or a while since the last time: hand the offsets the reader finished with to librdkafka.
+                _offsets.Flush();
+            }
+
+            return true;
+        }
+        finally
+        {
+            ReleaseLease();
+        }
+    }
+
+    /// <summary>Gets a value indicating whether the calling thread holds the poll lease (so a callback of librdkafka's is running on it).</summary>
+    private bool OnPollThread => Thread.CurrentThread == Volatile.Read(ref _poller);
+
+    /// <summary>Gets a value indicating whether the reader fetched for itself within the last slice and is not waiting now.</summary>
+    private bool ReaderPollsItself() =>
+        !_buffer.ReaderWaiting && Environment.TickCount64 - Volatile.Read(ref _readerPolledAt) < (long)Slice.TotalMilliseconds;
+
+    private bool TryTakeLease()
+    {
+        if (Interlocked.CompareExchange(ref _lease, Held, Free) != Free)
+        {
+            return false;
+        }
+
+        Volatile.Write(ref _poller, Thread.CurrentThread);
+        return true;
+    }
+
+    private void ReleaseLease()
+    {
+        Volatile.Write(ref _poller, null);
+        Interlocked.Exchange(ref _lease, Free);
+        if (!_commands.IsEmpty)
+        {
+            _wake.Set(); // posted while the lease was held: the owner thread runs it
+        }
+    }
+
+    /// <summary>Reader: with the buffer empty, fetches what librdkafka already holds on this thread, unless another thread is polling.</summary>
+    private void PollHere()
+    {
+        Volatile.Write(ref _readerPolledAt, Environment.TickCount64);
+        if (!_commands.IsEmpty || !TryTakeLease())
+        {
+            return;
+        }
+
+        try
+        {
+            var fetched = true;
+            for (var batch = 0; fetched && batch < MaxBatch && _buffer.HasRoom() && _commands.IsEmpty; batch++)
+            {
+                fetched = Fetch(TimeSpan.Zero);
+            }
+
+            _buffer.Publish();
+            if (!fetched || _offsets.FlushDue())
+            {
+                _offsets.Flush();
+            }
+        }
+        finally
+        {
+            ReleaseLease();
+        }
+    }
+
+    /// <summary>Lease holder: polls librdkafka once and buffers what came, a record or an error; false when nothing came.</summary>
     private bool Fetch(TimeSpan timeout)
     {
         ConsumeResult<byte[], byte[]>? record;

@@ -6,7 +6,7 @@ namespace KafkaClient.Consumer;
 /// <summary>The bounded hand-over between the thread that owns librdkafka's poll and the callers of Poll, PollAsync and ConsumeAsync.</summary>
 /// <remarks>
 /// <para>
-/// One writer (the owner thread) and one reader at a time. Neither side signals the other per record: the reader
+/// One writer (whichever thread holds the consumer's poll lease) and one reader at a time. Neither side signals the other per record: the reader
 /// takes what is there without waiting, and the writer wakes it only when it is waiting, once per batch
 /// (<see cref="Publish"/>); the writer waits for room only when the buffer is full, and the reader wakes it only
 /// once the buffer has drained to half. So a steady stream crosses threads without a kernel or thread-pool hop
@@ -27,6 +27,7 @@ internal sealed class FetchBuffer : IDisposable
     private readonly ManualResetEventSlim _itemsEvent = new(false);
     private readonly Lock _stampGate = new();
     private readonly Dictionary<TopicPartition, long> _invalidatedAt = [];
+    private readonly Action? _readerWaits;
     private TaskCompletionSource? _itemsWaiter;
     private int _count;
     private int _readerWaiting;
@@ -35,16 +36,23 @@ internal sealed class FetchBuffer : IDisposable
     private long _stamp;
     private long _allInvalidatedAt;
 
-    public FetchBuffer(int capacity)
+    public FetchBuffer(int capacity, Action? readerWaits = null)
     {
         _capacity = capacity;
         _lowWater = capacity / 2;
+        _readerWaits = readerWaits;
     }
+
+    /// <summary>Gets a value indicating whether nothing is waiting to be taken.</summary>
+    public bool IsEmpty => _queue.IsEmpty;
+
+    /// <summary>Gets a value indicating whether the reader is waiting for the next item.</summary>
+    public bool ReaderWaiting => Volatile.Read(ref _readerWaiting) != 0;
 
     /// <summary>Gets a handle that the reader signals when it has made room after <see cref="HasRoom"/> said there was none.</summary>
     public WaitHandle Room => _room;
 
-    /// <summary>Owner thread: whether another record fits; when not, the reader signals <see cref="Room"/> once the buffer has drained to half.</summary>
+    /// <summary>Lease holder: whether another record fits; when not, the reader signals <see cref="Room"/> once the buffer has drained to half.</summary>
     public bool HasRoom()
     {
         if (Volatile.Read(ref _count) < _capacity)
@@ -65,7 +73,7 @@ internal sealed class FetchBuffer : IDisposable
         return false;
     }
 
-    /// <summary>Owner thread: adds a fetched record or a consume error, taking room; the reader learns of it at the next <see cref="Publish"/>.</summary>
+    /// <summary>Lease holder: adds a fetched record or a consume error, taking room; the reader learns of it at the next <see cref="Publish"/>.</summary>
     public void Add(ConsumeResult<byte[], byte[]>? record, Exception? error)
     {
         _queue.Enqueue(new Fetched(record, error, Volatile.Read(ref _stamp)));
@@ -73,7 +81,7 @@ internal sealed class FetchBuffer : IDisposable
         _unpublished++;
     }
 
-    /// <summary>Owner thread: wakes a waiting reader if anything was added since the last call.</summary>
+    /// <summary>Lease holder: wakes a waiting reader if anything was added since the last call.</summary>
     public void Publish()
     {
         if (_unpublished != 0)
@@ -91,7 +99,7 @@ internal sealed class FetchBuffer : IDisposable
         WakeReader();
     }
 
-    /// <summary>Owner thread: drops what was fetched for these partitions and not yet taken.</summary>
+    /// <summary>Lease holder: drops what was fetched for these partitions and not yet taken.</summary>
     public void Invalidate(IEnumerable<TopicPartition> partitions)
     {
         lock (_stampGate)
@@ -106,7 +114,7 @@ internal sealed class FetchBuffer : IDisposable
         }
     }
 
-    /// <summary>Owner thread: drops everything fetched and not yet taken.</summary>
+    /// <summary>Lease holder: drops everything fetched and not yet taken.</summary>
     public void InvalidateAll()
     {
         lock (_stampGate)
@@ -203,6 +211,8 @@ internal sealed class FetchBuffer : IDisposable
                 {
                     return null;
                 }
+
+                _readerWaits?.Invoke(); // whoever fills the buffer learns that the reader now waits for it
 
                 if (async)
                 {

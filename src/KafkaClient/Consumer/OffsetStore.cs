@@ -10,7 +10,7 @@ namespace KafkaClient.Consumer;
 /// finished prefix is stored, so the stored offset never passes a record the dead-letter topic does not have.
 /// </para>
 /// <para>
-/// "Stored" here means noted per partition; the owner thread hands the latest offset of each partition to
+/// "Stored" here means noted per partition; the thread polling librdkafka hands the latest offset of each partition to
 /// librdkafka (<see cref="Flush"/>) when idle, every <see cref="FlushInterval"/> while busy, and before every
 /// command (a commit), revocation and close. Storing each record's offset in librdkafka as it was returned cost a
 /// native call and several allocations per record; what librdkafka commits is the same.
@@ -19,7 +19,7 @@ namespace KafkaClient.Consumer;
 /// </remarks>
 internal sealed class OffsetStore(IConsumer<byte[], byte[]> consumer, bool enabled)
 {
-    /// <summary>The longest a noted offset waits for the owner thread while records keep coming.</summary>
+    /// <summary>The longest a noted offset waits for the polling thread while records keep coming.</summary>
     public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(20);
 
     private readonly Lock _gate = new();

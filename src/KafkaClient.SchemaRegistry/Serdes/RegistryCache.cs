@@ -48,6 +48,11 @@ internal sealed class RegistryCache<TKey, TValue>
             {
                 if (!entry.Task.IsFaulted && !entry.Task.IsCanceled)
                 {
+                    if (entry.Task.IsCompleted)
+                    {
+                        KafkaClient.Diagnostics.Telemetry.RegistryCacheHit();
+                    }
+
                     return entry.Task;
                 }
 
@@ -84,6 +89,7 @@ internal sealed class RegistryCache<TKey, TValue>
     {
         if (_entries.TryGetValue(key, out var entry) && entry.Task.IsCompletedSuccessfully)
         {
+            KafkaClient.Diagnostics.Telemetry.RegistryCacheHit();
             value = entry.Task.Result;
             return true;
         }

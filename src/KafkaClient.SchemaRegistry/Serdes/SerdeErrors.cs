@@ -36,12 +36,23 @@ internal abstract class SerdeErrors
     {
         try
         {
-            return await call().ConfigureAwait(false);
+            var result = await call().ConfigureAwait(false);
+            Counted(errorType: null);
+            return result;
         }
         catch (Exception ex) when (!IsOwn(ex))
         {
             var failure = RegistryErrors.Classify(ex, lookupById: schemaId is not null);
+            Counted(ex.GetType().Name);
             throw Registry(failure, failure.Describe(what, schemaId), ex, schemaId, subject);
+        }
+
+        static void Counted(string? errorType)
+        {
+            if (KafkaClient.Diagnostics.Telemetry.RegistryCalls.Enabled)
+            {
+                KafkaClient.Diagnostics.Telemetry.RegistryCalls.Add(1, new KeyValuePair<string, object?>("error.type", errorType));
+            }
         }
     }
 }

@@ -66,6 +66,7 @@ internal sealed class WriterSchemas<TWriter>
         if (_lastHit is { } last && last.Component == context.Component
             && (ReferenceEquals(last.Topic, context.Topic) || string.Equals(last.Topic, context.Topic, StringComparison.Ordinal)))
         {
+            KafkaClient.Diagnostics.Telemetry.RegistryCacheHit();
             writer = last.Writer;
             return true;
         }

@@ -43,7 +43,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     private readonly DeadLetterForwarder? _deadLetters;
     private readonly ConsumerSettings _settings;
     private readonly ErrorReporter _errors;
-    private readonly PipelineObserver _observer;
+    private readonly ClientTelemetry _telemetry;
     private readonly TimeProvider _time;
 
     private readonly Thread _owner;
@@ -77,7 +77,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         DeadLetterForwarder? deadLetters,
         ConsumerSettings settings,
         ErrorReporter errors,
-        PipelineObserver observer,
+        ClientTelemetry telemetry,
         TimeProvider time)
     {
         _inner = inner;
@@ -89,7 +89,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         _settings = settings;
         _poison = settings.Poison;
         _errors = errors;
-        _observer = observer;
+        _telemetry = telemetry;
         _time = time;
         _buffer = new FetchBuffer(settings.FetchBufferSize, () => _wake.Set());
         _interrupt = PollInterrupt.Create(inner);
@@ -246,13 +246,14 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             {
                 Release();
                 _offsets.Done(raw);
-                _observer.OnConsumed(raw);
+                _telemetry.OnConsumed(raw, result!.Message.Key);
                 return result;
             }
 
             if (failure.IsRetriable)
             {
                 // Not poison: stay on the record and try it again after a backoff.
+                _telemetry.OnDeserializationFailed(failure, "retried");
                 _held = fetched;
                 _attempts++;
                 _retryAt = _time.GetTimestamp() + (long)(_settings.Backoff(_attempts).TotalSeconds * _time.TimestampFrequency);
@@ -276,7 +277,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
                 case PoisonRecordPolicy.PoisonAction.Skip:
                     _offsets.Done(raw);
                     Interlocked.Increment(ref _skipped);
-                    _observer.OnPoison(failure, "skipped");
+                    _telemetry.OnDeserializationFailed(failure, "skipped");
                     _poison.OnSkipped?.Invoke(failure);
                     break;
                 case PoisonRecordPolicy.PoisonAction.DeadLetter:
@@ -288,11 +289,11 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
                         return null;
                     }
 
-                    _observer.OnPoison(failure, "dead-lettered");
+                    _telemetry.OnDeserializationFailed(failure, "dead-lettered");
                     break;
                 default:
                     _offsets.Done(raw);
-                    _observer.OnPoison(failure, "raised");
+                    _telemetry.OnDeserializationFailed(failure, "raised");
                     throw failure;
             }
 
@@ -499,6 +500,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
 
     public void Dispose()
     {
+        _telemetry.Dispose();
         _inner.Dispose();
         _wake.Dispose();
         _stopped.Dispose();

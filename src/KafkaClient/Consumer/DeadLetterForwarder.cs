@@ -17,7 +17,7 @@ internal sealed class DeadLetterForwarder : IDisposable
     private readonly IProducer<byte[], byte[]> _producer;
     private readonly OffsetStore _offsets;
     private readonly ErrorReporter _errors;
-    private readonly PipelineObserver _observer;
+    private readonly ClientTelemetry _telemetry;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _slots;
     private readonly ConcurrentQueue<DeadLetterException> _failures = new();
@@ -34,14 +34,14 @@ internal sealed class DeadLetterForwarder : IDisposable
         IReadOnlyDictionary<string, string> consumerProperties,
         OffsetStore offsets,
         ErrorReporter errors,
-        PipelineObserver observer,
+        ClientTelemetry telemetry,
         TimeProvider time)
     {
         policy.Validate();
         _policy = policy;
         _offsets = offsets;
         _errors = errors;
-        _observer = observer;
+        _telemetry = telemetry;
         _time = time;
         _slots = new SemaphoreSlim(policy.MaxInFlight, policy.MaxInFlight);
         var properties = policy.ProducerConfig?.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal)
@@ -337,14 +337,7 @@ internal sealed class DeadLetterForwarder : IDisposable
 
         private void Observe(Error error)
         {
-            try
-            {
-                owner._observer.OnDeadLettered(record.TopicPartitionOffset, _topic, error);
-            }
-            catch (Exception ex)
-            {
-                owner._errors.Report(new Error(ErrorCode.Local_Fail, $"A pipeline observer threw {ex.GetType().Name}: {ErrorText.Safe(ex.Message)}"));
-            }
+            owner._telemetry.OnDeadLettered(record.TopicPartitionOffset, _topic, error);
         }
 
         private Message<byte[], byte[]> Message()

@@ -38,6 +38,7 @@ public sealed class DeserializingConsumerBuilder<TKey, TValue>
     private TimeSpan _initialBackoff = TimeSpan.FromMilliseconds(100);
     private TimeSpan _maxBackoff = TimeSpan.FromSeconds(10);
     private int _fetchBufferSize = 1024;
+    private Action<string>? _statisticsHandler;
     private TimeProvider _timeProvider = TimeProvider.System;
     private Action<IReadOnlyList<TopicPartition>>? _onAssigned;
     private Action<IReadOnlyList<TopicPartitionOffset>>? _onRevoked;
@@ -215,6 +216,16 @@ public sealed class DeserializingConsumerBuilder<TKey, TValue>
         return this;
     }
 
+    /// <summary>Sets the handler for librdkafka's statistics, a JSON document every <c>statistics.interval.ms</c> (default: none; statistics are off unless that key is set).</summary>
+    /// <param name="handler">Called on the consumer's poll thread; must not block.</param>
+    /// <returns>This builder.</returns>
+    public DeserializingConsumerBuilder<TKey, TValue> SetStatisticsHandler(Action<string> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        _statisticsHandler = handler;
+        return this;
+    }
+
     /// <summary>Validates the configuration and creates the consumer.</summary>
     /// <returns>A consumer, not yet subscribed or assigned.</returns>
     /// <exception cref="ArgumentException">A configuration key is unknown or its value invalid (the message names it), or no deserializer is known for a type.</exception>
@@ -244,12 +255,19 @@ public sealed class DeserializingConsumerBuilder<TKey, TValue>
         var onAssigned = _onAssigned;
         var onRevoked = _onRevoked;
         var onLost = _onLost;
+        var onStatistics = _statisticsHandler;
+        ClientTelemetry? telemetry = null;
         var builder = new ConsumerBuilder<byte[], byte[]>(properties)
             .SetErrorHandler((_, error) => errors.OnClientError(error))
             .SetLogHandler((_, log) => creation.Log(log))
             .SetPartitionsAssignedHandler((_, partitions) => pipeline!.OnAssigned(partitions, onAssigned))
             .SetPartitionsRevokedHandler((_, partitions) => pipeline!.OnRevoked(partitions, onRevoked))
-            .SetPartitionsLostHandler((_, partitions) => pipeline!.OnLost(partitions, onLost));
+            .SetPartitionsLostHandler((_, partitions) => pipeline!.OnLost(partitions, onLost))
+            .SetStatisticsHandler((_, json) =>
+            {
+                telemetry?.OnStatistics(json);
+                onStatistics?.Invoke(json);
+            });
 
         IConsumer<byte[], byte[]> inner;
         try
@@ -261,6 +279,7 @@ public sealed class DeserializingConsumerBuilder<TKey, TValue>
             throw ConfigEntries.Invalid("consumer", ex, _properties.Keys);
         }
 
+        telemetry = new ClientTelemetry(inner.Name, properties.GetValueOrDefault("group.id"));
         var offsets = new OffsetStore(inner, storeOffsets);
         DeadLetterForwarder? deadLetters = null;
         try
@@ -272,7 +291,7 @@ public sealed class DeserializingConsumerBuilder<TKey, TValue>
 
             if (_poisonPolicy.DeadLetters is { } deadLetterPolicy)
             {
-                deadLetters = new DeadLetterForwarder(deadLetterPolicy, properties, offsets, errors, PipelineObserver.None, _timeProvider);
+                deadLetters = new DeadLetterForwarder(deadLetterPolicy, properties, offsets, errors, telemetry, _timeProvider);
             }
         }
         catch
@@ -282,7 +301,7 @@ public sealed class DeserializingConsumerBuilder<TKey, TValue>
         }
 
         var settings = new ConsumerSettings(_poisonPolicy, _transientErrorHandler, _initialBackoff, _maxBackoff, _fetchBufferSize);
-        pipeline = new ConsumerPipeline<TKey, TValue>(inner, key, value, offsets, deadLetters, settings, errors, PipelineObserver.None, _timeProvider);
+        pipeline = new ConsumerPipeline<TKey, TValue>(inner, key, value, offsets, deadLetters, settings, errors, telemetry, _timeProvider);
         return new DeserializingConsumer<TKey, TValue>(pipeline);
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Confluent.Kafka;
 using KafkaClient.Diagnostics;
 using KafkaClient.Serialization;
@@ -29,7 +30,7 @@ internal sealed class ProducerPipeline<TKey, TValue>
     private readonly SerializerSlot<TValue> _value;
     private readonly bool _copyHeaders;
     private readonly ErrorReporter _errors;
-    private readonly PipelineObserver _observer;
+    private readonly ClientTelemetry _telemetry;
     private readonly TimeProvider _time;
     private readonly TimeSpan _disposeTimeout;
     private readonly PendingDeliveries<Delivery> _pending = new();
@@ -48,7 +49,7 @@ internal sealed class ProducerPipeline<TKey, TValue>
         SerializerSlot<TValue> value,
         TimeSpan disposeTimeout,
         ErrorReporter errors,
-        PipelineObserver observer,
+        ClientTelemetry telemetry,
         TimeProvider time)
     {
         _inner = inner;
@@ -57,7 +58,7 @@ internal sealed class ProducerPipeline<TKey, TValue>
         _copyHeaders = key.MayWriteHeaders || value.MayWriteHeaders;
         _disposeTimeout = disposeTimeout;
         _errors = errors;
-        _observer = observer;
+        _telemetry = telemetry;
         _time = time;
     }
 
@@ -82,9 +83,15 @@ internal sealed class ProducerPipeline<TKey, TValue>
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _state) != Open, this);
         var completion = awaited ? new TaskCompletionSource<DeliveryResult<TKey, TValue>>(TaskCreationOptions.RunContinuationsAsynchronously) : null;
 
-        // Serializers may add headers (schema ids, for example); they get a copy, never the caller's object.
-        var headers = _copyHeaders ? Copy(message.Headers) : message.Headers;
-        var delivery = new Delivery(this, topic, partition, message, headers, callback, completion);
+        // Serializers may add headers (schema ids, for example), and tracing its context; they get a copy, never the caller's object.
+        var send = ClientTelemetry.StartSend(topic, partition, message.Key);
+        var headers = _copyHeaders || send is not null ? Copy(message.Headers) : message.Headers;
+        if (send is not null)
+        {
+            Telemetry.Inject(send, headers!);
+        }
+
+        var delivery = new Delivery(this, topic, partition, message, headers, callback, completion, send);
         var keyTask = _key.SerializeAsync(message.Key, new SerializationContext(MessageComponentType.Key, topic, headers));
         var valueTask = _value.SerializeAsync(message.Value, new SerializationContext(MessageComponentType.Value, topic, headers));
 
@@ -95,6 +102,11 @@ internal sealed class ProducerPipeline<TKey, TValue>
             if (failure is null)
             {
                 return completion?.Task;
+            }
+
+            if (!(awaited && failure is DeliveryFailedException { Error.Code: ErrorCode.Local_QueueFull }))
+            {
+                delivery.Observe(failure);
             }
 
             if (!(awaited && failure is DeliveryFailedException { Error.Code: ErrorCode.Local_QueueFull }))
@@ -342,7 +354,7 @@ internal sealed class ProducerPipeline<TKey, TValue>
             Headers = delivery.Headers,
             Timestamp = delivery.Message.Timestamp,
         };
-        _observer.OnSending(delivery.Topic, delivery.Headers!);
+        delivery.Bytes = keyBytes.Length + valueBytes.Length;
         _pending.Add(delivery);
         try
         {
@@ -443,6 +455,9 @@ internal sealed class ProducerPipeline<TKey, TValue>
         private readonly ProducerPipeline<TKey, TValue> _owner;
         private readonly Action<DeliveryReport<TKey, TValue>>? _callback;
         private readonly TaskCompletionSource<DeliveryResult<TKey, TValue>>? _completion;
+        private readonly long _startedAt = ClientTelemetry.StartTimestamp();
+        private Activity? _send;
+        private int _observed;
         private int _completed;
         private int _phase; // 0: waiting, may be cancelled; 1: being handed to librdkafka; 2: cancelled
 
@@ -453,8 +468,10 @@ internal sealed class ProducerPipeline<TKey, TValue>
             Message<TKey, TValue> message,
             Headers? headers,
             Action<DeliveryReport<TKey, TValue>>? callback,
-            TaskCompletionSource<DeliveryResult<TKey, TValue>>? completion)
+            TaskCompletionSource<DeliveryResult<TKey, TValue>>? completion,
+            Activity? send)
         {
+            _send = send;
             _owner = owner;
             Topic = topic;
             Partition = partition;
@@ -477,12 +494,47 @@ internal sealed class ProducerPipeline<TKey, TValue>
 
         public bool WaitsForRoom => _completion is not null;
 
+        /// <summary>Gets or sets the key and value bytes handed to librdkafka.</summary>
+        public int Bytes { get; set; }
+
+        /// <summary>Records the message's outcome in traces and metrics, once; a message that never reached librdkafka counts only its serializer's failure.</summary>
+        public void Observe(KafkaClientException failure)
+        {
+            if (failure is KeySerializationException or ValueSerializationException)
+            {
+                _owner._telemetry.OnSerializationFailed(Topic, failure is KeySerializationException ? MessageComponentType.Key : MessageComponentType.Value);
+            }
+
+            Observe(new Error(failure is KafkaOperationException k ? k.Error.Code : ErrorCode.Local_Fail, failure.Message), Partition, Offset.Unset, counted: failure is not SerializationException);
+        }
+
+        public void Observe(Error error, Partition partition, Offset offset, bool counted = true)
+        {
+            if (Interlocked.Exchange(ref _observed, 1) != 0)
+            {
+                return;
+            }
+
+            var send = _send;
+            _send = null;
+            if (counted)
+            {
+                _owner._telemetry.OnDelivered(send, _startedAt, Topic, partition, offset, error, Bytes);
+            }
+            else
+            {
+                ClientTelemetry.StopFailed(send, error);
+            }
+        }
+
         public void Fail(KafkaClientException exception)
         {
             if (Interlocked.Exchange(ref _completed, 1) != 0)
             {
                 return;
             }
+
+            Observe(exception);
 
             if (_completion is not null)
             {
@@ -519,6 +571,7 @@ internal sealed class ProducerPipeline<TKey, TValue>
         {
             if (Interlocked.Exchange(ref _completed, 1) == 0)
             {
+                Observe(new Error(ErrorCode.Local_Fail, "Cancelled by the caller before it was sent."), Partition, Offset.Unset, counted: false);
                 _completion?.TrySetCanceled(token);
             }
         }
@@ -529,6 +582,8 @@ internal sealed class ProducerPipeline<TKey, TValue>
             {
                 return;
             }
+
+            Observe(error, partition, offset);
 
             if (_completion is not null)
             {
@@ -596,15 +651,6 @@ internal sealed class ProducerPipeline<TKey, TValue>
             if (!report.Error.IsError)
             {
                 _owner._errors.Connected();
-            }
-
-            try
-            {
-                _owner._observer.OnDelivered(Topic, report.Partition, report.Offset, report.Error);
-            }
-            catch (Exception ex)
-            {
-                _owner._errors.Report(new Error(ErrorCode.Local_Fail, $"A pipeline observer threw {ex.GetType().Name}: {ErrorText.Safe(ex.Message)}"));
             }
 
             Complete(report.Error, report.Partition, report.Offset, report.Status, report.Timestamp);

@@ -33,6 +33,7 @@ public sealed class SerializingProducerBuilder<TKey, TValue>
     private TimeSpan _disposeTimeout = TimeSpan.FromSeconds(30);
     private Action<Error>? _errorHandler;
     private Action<LogMessage>? _logHandler;
+    private Action<string>? _statisticsHandler;
     private TimeProvider _timeProvider = TimeProvider.System;
 
     /// <summary>Initializes a new instance of the <see cref="SerializingProducerBuilder{TKey, TValue}"/> class from librdkafka properties.</summary>
@@ -135,6 +136,16 @@ public sealed class SerializingProducerBuilder<TKey, TValue>
         return this;
     }
 
+    /// <summary>Sets the handler for librdkafka's statistics, a JSON document every <c>statistics.interval.ms</c> (default: none; statistics are off unless that key is set).</summary>
+    /// <param name="handler">Called on the producer's delivery-report thread; must not block.</param>
+    /// <returns>This builder.</returns>
+    public SerializingProducerBuilder<TKey, TValue> SetStatisticsHandler(Action<string> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        _statisticsHandler = handler;
+        return this;
+    }
+
     /// <summary>Validates the configuration and creates the producer.</summary>
     /// <returns>A producer ready to send.</returns>
     /// <exception cref="ArgumentException">A configuration key is unknown or its value invalid (the message names it), or no serializer is known for a type.</exception>
@@ -151,6 +162,10 @@ public sealed class SerializingProducerBuilder<TKey, TValue>
         var builder = new ProducerBuilder<byte[], byte[]>(properties)
             .SetErrorHandler((_, error) => errors.OnClientError(error))
             .SetLogHandler((_, log) => creation.Log(log));
+        if (_statisticsHandler is { } onStatistics)
+        {
+            builder.SetStatisticsHandler((_, json) => onStatistics(json));
+        }
 
         IProducer<byte[], byte[]> inner;
         try
@@ -168,7 +183,7 @@ public sealed class SerializingProducerBuilder<TKey, TValue>
             throw misplaced;
         }
 
-        var pipeline = new ProducerPipeline<TKey, TValue>(inner, key, value, _disposeTimeout, errors, PipelineObserver.None, _timeProvider);
+        var pipeline = new ProducerPipeline<TKey, TValue>(inner, key, value, _disposeTimeout, errors, new ClientTelemetry(inner.Name, group: null), _timeProvider);
         return new SerializingProducer<TKey, TValue>(pipeline);
     }
 

@@ -95,7 +95,7 @@ public class ConsumerPipelineTests
         deadLetters: null,
         new ConsumerSettings(PoisonRecordPolicy.Raise, null, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), 16),
         new ErrorReporter(null),
-        PipelineObserver.None,
+        new ClientTelemetry("test", group: null),
         TimeProvider.System);
 
     private static async Task CloseAsync(ConsumerPipeline<byte[], byte[]> pipeline, FakeConsumer fake)

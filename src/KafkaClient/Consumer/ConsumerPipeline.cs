@@ -45,6 +45,8 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     private readonly ManualResetEventSlim _stopped = new(false);
     private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource _ownerExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _closeFinished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ManualResetEventSlim _closeFinishedEvent = new(false);
     private readonly Lock _commandGate = new();
     private readonly ConcurrentDictionary<TopicPartition, Offset> _seekedTo = new();
     private bool _ownerDone;
@@ -453,9 +455,33 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         ThrowIfOnPollThread();
         if (Interlocked.Exchange(ref _closed, 1) != 0)
         {
+            // Closed, or closing on another thread (a Dispose after a Close that took long): wait for it, because
+            // releasing librdkafka's consumer while its close runs ends the process in a rebalance callback.
+            if (async)
+            {
+                await _closeFinished.Task.ConfigureAwait(false);
+            }
+            else
+            {
+                _closeFinishedEvent.Wait();
+            }
+
             return;
         }
 
+        try
+        {
+            await CloseOnceAsync(async).ConfigureAwait(false);
+        }
+        finally
+        {
+            _closeFinishedEvent.Set();
+            _closeFinished.TrySetResult();
+        }
+    }
+
+    private async ValueTask CloseOnceAsync(bool async)
+    {
         _stopped.Set();
         _closing.Cancel(); // ends a reader's backoff
         _wake.Set();
@@ -515,6 +541,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         _stopped.Dispose();
         _closing.Dispose();
         _buffer.Dispose();
+        _closeFinishedEvent.Dispose();
     }
 
     private void Run()

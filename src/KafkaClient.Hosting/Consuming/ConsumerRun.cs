@@ -83,6 +83,12 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
     /// <summary>Runs until <paramref name="stoppingToken"/> fires, then shuts down: drain, commit, leave the group.</summary>
     public async Task RunAsync(CancellationToken stoppingToken)
     {
+        if (stoppingToken.IsCancellationRequested)
+        {
+            // Stopped before it ran: no consumer is made only to be closed.
+            return;
+        }
+
         using var stopping = stoppingToken.Register(Stop);
         try
         {

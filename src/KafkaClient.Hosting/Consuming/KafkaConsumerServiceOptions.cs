@@ -47,7 +47,7 @@ public sealed class KafkaConsumerServiceOptions<TKey, TValue>
     public int MaxInFlight { get; set; } = 16;
 
     /// <summary>Gets or sets a value indicating whether records of one partition with different keys may be handled concurrently (default false: one partition, one record at a time).</summary>
-    /// <remarks>Records with the same key (compared as bytes; all null keys count as one key) are still handled one at a time, in order. The offset stored for a partition never passes a record not finished yet.</remarks>
+    /// <remarks>Records with the same key (compared as bytes; all null keys count as one key) are still handled one at a time, in order. The offset stored for a partition never passes a record not finished yet. The batch variant ignores it.</remarks>
     public bool PerKeyParallelism { get; set; }
 
     /// <summary>Gets or sets how many times the handler is called for a record before it is forwarded (default 3: the first attempt and 2 retries in place).</summary>

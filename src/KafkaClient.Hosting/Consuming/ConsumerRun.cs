@@ -155,7 +155,9 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
 
         if (!_closing && _consumer is { } consumer)
         {
-            // What was handled in the revoked partitions is committed before another member reads them.
+            // What was handled in the revoked partitions is committed before another member reads them. (Kafka accepts
+            // it while the group prepares the rebalance; librdkafka's mock cluster refuses it with RebalanceInProgress,
+            // and then the next owner reads again from the last commit.)
             try
             {
                 consumer.Commit();
@@ -503,16 +505,7 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
         }
 
         _closing = true;
-        try
-        {
-            using var limit = new CancellationTokenSource(Left());
-            var committed = await consumer.CommitAsync(limit.Token).ConfigureAwait(false);
-            ServiceLog.Stopped(_logger, _name, string.Join(", ", committed.Select(o => $"{o.Topic} [{o.Partition.Value}] @{o.Offset.Value}")));
-        }
-        catch (Exception ex) when (ex is KafkaClientException or OperationCanceledException or ObjectDisposedException)
-        {
-            ServiceLog.CommitFailed(_logger, ex, _name);
-        }
+        await CommitHandledAsync(consumer).ConfigureAwait(false);
 
         try
         {
@@ -531,6 +524,31 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
         finally
         {
             _registration.Listener = null;
+        }
+    }
+
+    /// <summary>Commits the handled offsets synchronously, trying again while the failure is retriable (a rebalance in progress) and time is left.</summary>
+    /// <remarks>Safe to repeat: a commit covers the stored offsets of the partitions assigned then, and a partition taken away meanwhile has none.</remarks>
+    private async Task CommitHandledAsync(DeserializingConsumer<TKey, TValue> consumer)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                using var limit = new CancellationTokenSource(Left());
+                var committed = await consumer.CommitAsync(limit.Token).ConfigureAwait(false);
+                ServiceLog.Stopped(_logger, _name, string.Join(", ", committed.Select(o => $"{o.Topic} [{o.Partition.Value}] @{o.Offset.Value}")));
+                return;
+            }
+            catch (KafkaClientException ex) when (ex.IsRetriable && Left() > _settings.CloseReserve / 2)
+            {
+                await Attempts.DelayAsync(TimeSpan.FromMilliseconds(Math.Min(50 * attempt, 500)), _settings.Time, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is KafkaClientException or OperationCanceledException or ObjectDisposedException)
+            {
+                ServiceLog.CommitFailed(_logger, ex, _name);
+                return;
+            }
         }
     }
 

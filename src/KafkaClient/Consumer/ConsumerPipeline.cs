@@ -56,6 +56,8 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     private readonly ManualResetEventSlim _stopped = new(false);
     private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource _ownerExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _closeFinished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ManualResetEventSlim _closeFinishedEvent = new(false);
     private readonly Lock _commandGate = new();
     private readonly ConcurrentDictionary<TopicPartition, Offset> _seekedTo = new();
     private bool _ownerDone;
@@ -68,6 +70,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     private int _attempts;
     private long _retryAt;
     private long _skipped;
+    private DeliveredRecord? _delivered;
 
     public ConsumerPipeline(
         IConsumer<byte[], byte[]> inner,
@@ -245,7 +248,16 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             if (failure is null)
             {
                 Release();
-                _offsets.Done(raw);
+                if (_settings.Acknowledged)
+                {
+                    // Held until the application acknowledges it: later offsets of the partition wait behind it.
+                    _delivered = new DeliveredRecord(raw, _offsets.Hold(raw));
+                }
+                else
+                {
+                    _offsets.Done(raw);
+                }
+
                 _telemetry.OnConsumed(raw, result!.Message.Key);
                 return result;
             }
@@ -303,6 +315,17 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             }
         }
     }
+
+    /// <summary>Reader, in acknowledgement mode: takes the raw form and the offset entry of the record the last poll returned.</summary>
+    public DeliveredRecord? TakeDelivered()
+    {
+        var delivered = _delivered;
+        _delivered = null;
+        return delivered;
+    }
+
+    /// <summary>Any thread, in acknowledgement mode: the application is done with a record; its offset is stored once every record before it in its partition is done too.</summary>
+    public void Acknowledge(DeliveredRecord delivered) => _offsets.Finish(delivered.Raw.TopicPartition, delivered.Entry);
 
     public IAsyncEnumerable<ConsumeResult<TKey, TValue>> ConsumeAsync(CancellationToken cancellationToken)
     {
@@ -411,6 +434,12 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     public void Seek(TopicPartitionOffset offset) => Invoke(() =>
     {
         _buffer.Invalidate([offset.TopicPartition]);
+        if (_settings.Acknowledged)
+        {
+            // Records from the new position on are read again: their entries no longer hold the partition back.
+            _offsets.Rewind(offset.TopicPartition, offset.Offset);
+        }
+
         _inner.Seek(offset);
         _seekedTo[offset.TopicPartition] = offset.Offset;
         _seekPending = true;
@@ -443,9 +472,33 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         ThrowIfOnPollThread();
         if (Interlocked.Exchange(ref _closed, 1) != 0)
         {
+            // Closed, or closing on another thread (a Dispose after a Close that took long): wait for it, because
+            // releasing librdkafka's consumer while its close runs ends the process in a rebalance callback.
+            if (async)
+            {
+                await _closeFinished.Task.ConfigureAwait(false);
+            }
+            else
+            {
+                _closeFinishedEvent.Wait();
+            }
+
             return;
         }
 
+        try
+        {
+            await CloseOnceAsync(async).ConfigureAwait(false);
+        }
+        finally
+        {
+            _closeFinishedEvent.Set();
+            _closeFinished.TrySetResult();
+        }
+    }
+
+    private async ValueTask CloseOnceAsync(bool async)
+    {
         _stopped.Set();
         _closing.Cancel(); // ends a reader's backoff
         _wake.Set();
@@ -506,6 +559,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         _stopped.Dispose();
         _closing.Dispose();
         _buffer.Dispose();
+        _closeFinishedEvent.Dispose();
     }
 
     private void Run()
@@ -907,9 +961,20 @@ internal sealed record ConsumerSettings(
     TimeSpan MaxBackoff,
     int FetchBufferSize)
 {
+    /// <summary>Gets a value indicating whether a returned record's offset waits for the application's acknowledgement instead of being stored at once.</summary>
+    public bool Acknowledged { get; init; }
+
     public TimeSpan Backoff(int attempt)
     {
         var backoff = InitialBackoff * Math.Pow(2, Math.Min(attempt - 1, 20));
         return backoff > MaxBackoff ? MaxBackoff : backoff;
     }
+}
+
+/// <summary>A record returned in acknowledgement mode: its raw bytes (for forwarding it unchanged) and the entry that holds its partition's offset back until acknowledged.</summary>
+internal sealed class DeliveredRecord(ConsumeResult<byte[], byte[]> raw, OffsetStore.Entry entry)
+{
+    public ConsumeResult<byte[], byte[]> Raw { get; } = raw;
+
+    public OffsetStore.Entry Entry { get; } = entry;
 }

@@ -111,6 +111,12 @@ public sealed class DeserializingConsumer<TKey, TValue> : IDeserializingConsumer
     public IAsyncEnumerable<ConsumeResult<TKey, TValue>> ConsumeAsync(CancellationToken cancellationToken = default) =>
         _pipeline.ConsumeAsync(cancellationToken);
 
+    /// <summary>Reader, when built with acknowledged offsets: takes the raw record and offset entry of the record the last poll returned.</summary>
+    internal DeliveredRecord? TakeDelivered() => _pipeline.TakeDelivered();
+
+    /// <summary>Any thread, when built with acknowledged offsets: the record was handled; its offset is stored once every earlier record of its partition was.</summary>
+    internal void Acknowledge(DeliveredRecord delivered) => _pipeline.Acknowledge(delivered);
+
     /// <inheritdoc/>
     public void StoreOffset(ConsumeResult<TKey, TValue> record)
     {

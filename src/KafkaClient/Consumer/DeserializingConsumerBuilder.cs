@@ -45,6 +45,7 @@ public sealed class DeserializingConsumerBuilder<TKey, TValue>
     private Action<IReadOnlyList<TopicPartitionOffset>>? _onLost;
     private Action<Error>? _errorHandler;
     private Action<LogMessage>? _logHandler;
+    private bool _acknowledged;
 
     /// <summary>Initializes a new instance of the <see cref="DeserializingConsumerBuilder{TKey, TValue}"/> class from librdkafka properties.</summary>
     /// <param name="config">A <see cref="ConsumerConfig"/> or any <c>group.id</c>-style key/value pairs.</param>
@@ -226,6 +227,15 @@ public sealed class DeserializingConsumerBuilder<TKey, TValue>
         return this;
     }
 
+    /// <summary>Makes the consumer store a returned record's offset only when <see cref="DeserializingConsumer{TKey, TValue}"/>'s acknowledgement says it was handled, and never past a record of the same partition not acknowledged yet.</summary>
+    /// <returns>This builder.</returns>
+    /// <remarks>For the hosted consumer, which reads through the internal acknowledgement members; overrides <c>enable.auto.offset.store</c>.</remarks>
+    internal DeserializingConsumerBuilder<TKey, TValue> SetAcknowledgedOffsets()
+    {
+        _acknowledged = true;
+        return this;
+    }
+
     /// <summary>Validates the configuration and creates the consumer.</summary>
     /// <returns>A consumer, not yet subscribed or assigned.</returns>
     /// <exception cref="ArgumentException">A configuration key is unknown or its value invalid (the message names it), or no deserializer is known for a type.</exception>
@@ -280,7 +290,7 @@ public sealed class DeserializingConsumerBuilder<TKey, TValue>
         }
 
         telemetry = new ClientTelemetry(inner.Name, properties.GetValueOrDefault("group.id"));
-        var offsets = new OffsetStore(inner, storeOffsets);
+        var offsets = new OffsetStore(inner, storeOffsets || _acknowledged);
         DeadLetterForwarder? deadLetters = null;
         try
         {
@@ -300,7 +310,7 @@ public sealed class DeserializingConsumerBuilder<TKey, TValue>
             throw;
         }
 
-        var settings = new ConsumerSettings(_poisonPolicy, _transientErrorHandler, _initialBackoff, _maxBackoff, _fetchBufferSize);
+        var settings = new ConsumerSettings(_poisonPolicy, _transientErrorHandler, _initialBackoff, _maxBackoff, _fetchBufferSize) { Acknowledged = _acknowledged };
         pipeline = new ConsumerPipeline<TKey, TValue>(inner, key, value, offsets, deadLetters, settings, errors, telemetry, _timeProvider);
         return new DeserializingConsumer<TKey, TValue>(pipeline);
     }

@@ -15,6 +15,11 @@ namespace KafkaClient.Consumer;
 /// command (a commit), revocation and close. Storing each record's offset in librdkafka as it was returned cost a
 /// native call and several allocations per record; what librdkafka commits is the same.
 /// </para>
+/// <para>
+/// When the application acknowledges records (the hosted consumer), each returned record is held the same way
+/// (<see cref="Hold"/>) until it is acknowledged (<see cref="Finish"/>), so the stored offset of a partition is the
+/// lowest one not finished yet: records handled out of order never store past one still running.
+/// </para>
 /// <para>Thread-safe: the reader, the owner thread and the dead-letter producer's delivery thread use it at once.</para>
 /// </remarks>
 internal sealed class OffsetStore(IConsumer<byte[], byte[]> consumer, bool enabled)
@@ -99,7 +104,7 @@ internal sealed class OffsetStore(IConsumer<byte[], byte[]> consumer, bool enabl
         }
     }
 
-    /// <summary>Reader: a forward of this record starts; offsets after it wait for <see cref="Finish"/>.</summary>
+    /// <summary>Reader: a forward of this record starts (or, acknowledging, the record is returned); offsets after it wait for <see cref="Finish"/>.</summary>
     public Entry Hold(ConsumeResult<byte[], byte[]> record)
     {
         var entry = new Entry(record.Offset, record.LeaderEpoch);
@@ -139,23 +144,33 @@ internal sealed class OffsetStore(IConsumer<byte[], byte[]> consumer, bool enabl
                 return; // the partition was revoked meanwhile: its next owner reads from the last commit
             }
 
-            Entry? last = null;
-            while (queue.TryPeek(out var head) && head.Done)
+            StoreFinished(partition, queue);
+        }
+    }
+
+    /// <summary>Owner thread, when the application acknowledges records: a seek moved the partition to <paramref name="offset"/>, so the records from there on are read again and no longer hold it back.</summary>
+    public void Rewind(TopicPartition partition, Offset offset)
+    {
+        if (!enabled)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (!_held.TryGetValue(partition, out var queue))
             {
-                last = queue.Dequeue();
+                return;
             }
 
-            if (last is not null)
+            var kept = queue.Where(e => e.Offset < offset).ToList();
+            queue.Clear();
+            foreach (var entry in kept)
             {
-                // Stored before the partition stops counting as held, so the reader's lock-free path cannot overtake it.
-                Store(partition.Topic, partition.Partition, last.Offset, last.LeaderEpoch);
+                queue.Enqueue(entry);
             }
 
-            if (queue.Count == 0)
-            {
-                _held.Remove(partition);
-                Volatile.Write(ref _partitionsHeld, _partitionsHeld - 1);
-            }
+            StoreFinished(partition, queue);
         }
     }
 
@@ -185,6 +200,28 @@ internal sealed class OffsetStore(IConsumer<byte[], byte[]> consumer, bool enabl
         lock (_gate)
         {
             return partitions.Any(p => _held.TryGetValue(p, out var queue) && queue.Any(e => !e.Done));
+        }
+    }
+
+    /// <summary>Under <see cref="_gate"/>: stores the longest finished prefix of a held partition and stops holding it once nothing waits.</summary>
+    private void StoreFinished(TopicPartition partition, Queue<Entry> queue)
+    {
+        Entry? last = null;
+        while (queue.TryPeek(out var head) && head.Done)
+        {
+            last = queue.Dequeue();
+        }
+
+        if (last is not null)
+        {
+            // Stored before the partition stops counting as held, so the reader's lock-free path cannot overtake it.
+            Store(partition.Topic, partition.Partition, last.Offset, last.LeaderEpoch);
+        }
+
+        if (queue.Count == 0)
+        {
+            _held.Remove(partition);
+            Volatile.Write(ref _partitionsHeld, _partitionsHeld - 1);
         }
     }
 

@@ -354,7 +354,7 @@ internal sealed class ProducerPipeline<TKey, TValue>
             Headers = delivery.Headers,
             Timestamp = delivery.Message.Timestamp,
         };
-        delivery.Bytes = keyBytes.Length + valueBytes.Length;
+        delivery.Bytes = (keyBytes?.Length ?? 0) + (valueBytes?.Length ?? 0); // null for a null key or a tombstone
         _pending.Add(delivery);
         try
         {

@@ -87,13 +87,71 @@ public class ConsumerPipelineTests
         }
     }
 
-    private static ConsumerPipeline<byte[], byte[]> Pipeline(IConsumer<byte[], byte[]> consumer) => new(
+    [Fact]
+    public async Task A_second_close_waits_for_a_close_in_progress_on_another_thread()
+    {
+        // Disposing releases librdkafka's consumer: under a close still running it would end the process.
+        var (consumer, fake) = FakeConsumer.Create();
+        using var blocking = new ManualResetEventSlim();
+        using var entered = new ManualResetEventSlim();
+        fake.OnClose = () =>
+        {
+            entered.Set();
+            blocking.Wait(Patience);
+        };
+        using var pipeline = Pipeline(consumer);
+        fake.Stop();
+        var first = Task.Run(() => pipeline.CloseAsync(async: false).AsTask());
+        Assert.True(entered.Wait(Patience));
+
+        var second = pipeline.CloseAsync(async: true).AsTask();
+        var third = Task.Run(() => pipeline.CloseAsync(async: false).AsTask());
+        await Task.Delay(100);
+        Assert.False(second.IsCompleted);
+        Assert.False(third.IsCompleted);
+
+        blocking.Set();
+        await Task.WhenAll(first, second, third).WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task Acknowledging_a_returned_record_stores_its_offset_and_a_seek_back_releases_the_record_read_again()
+    {
+        var (consumer, fake) = FakeConsumer.Create();
+        using var pipeline = Pipeline(consumer, acknowledged: true);
+        pipeline.Subscribe(["t"]);
+        try
+        {
+            fake.Add(FakeConsumer.Record("t", 0, 0));
+            fake.Add(FakeConsumer.Record("t", 0, 1));
+            Assert.NotNull(await pipeline.PollAsync(Patience, async: false, CancellationToken.None));
+            var first = pipeline.TakeDelivered()!;
+            Assert.NotNull(await pipeline.PollAsync(Patience, async: false, CancellationToken.None));
+            var second = pipeline.TakeDelivered()!;
+            Assert.Null(pipeline.TakeDelivered());
+
+            Assert.Empty(await pipeline.CommitAsync(async: true, CancellationToken.None)); // returned is not handled
+            pipeline.Acknowledge(second);
+            Assert.Empty(await pipeline.CommitAsync(async: true, CancellationToken.None)); // not past the first, still running
+
+            pipeline.Seek(new TopicPartitionOffset(Partition, 1)); // the second is sent back, to be read again
+            pipeline.Acknowledge(first);
+            Assert.Equal(new TopicPartitionOffset(Partition, 1), Assert.Single(await pipeline.CommitAsync(async: true, CancellationToken.None)));
+            Assert.Equal(1, second.Raw.Offset.Value);
+        }
+        finally
+        {
+            await CloseAsync(pipeline, fake);
+        }
+    }
+
+    private static ConsumerPipeline<byte[], byte[]> Pipeline(IConsumer<byte[], byte[]> consumer, bool acknowledged = false) => new(
         consumer,
         DeserializerSlot<byte[]>.From(Deserializers.ByteArray),
         DeserializerSlot<byte[]>.From(Deserializers.ByteArray),
         new OffsetStore(consumer, enabled: true),
         deadLetters: null,
-        new ConsumerSettings(PoisonRecordPolicy.Raise, null, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), 16),
+        new ConsumerSettings(PoisonRecordPolicy.Raise, null, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), 16) { Acknowledged = acknowledged },
         new ErrorReporter(null),
         new ClientTelemetry("test", group: null),
         TimeProvider.System);

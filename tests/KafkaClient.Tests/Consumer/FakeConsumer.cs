@@ -30,6 +30,9 @@ public class FakeConsumer : DispatchProxy
     /// <summary>Gets or sets what <c>StoreOffset</c> throws, if anything.</summary>
     public Func<TopicPartitionOffset, Exception?>? StoreFailure { get; set; }
 
+    /// <summary>Gets or sets what librdkafka's close does (on the closing thread), for example block.</summary>
+    public Action? OnClose { get; set; }
+
     /// <summary>Gets the number of steps not taken yet.</summary>
     public int Pending => _steps.Count;
 
@@ -78,7 +81,10 @@ public class FakeConsumer : DispatchProxy
                 throw new InvalidOperationException("The fake has no librdkafka handle.");
             case "Consume" when args is [TimeSpan timeout]:
                 return Poll(timeout);
-            case "Subscribe" or "Unsubscribe" or "Assign" or "Unassign" or "Close" or "Dispose":
+            case "Close":
+                OnClose?.Invoke();
+                return null;
+            case "Subscribe" or "Unsubscribe" or "Assign" or "Unassign" or "Dispose" or "Seek":
                 return null;
             case "StoreOffset" when args is [TopicPartitionOffset offset]:
                 if (StoreFailure?.Invoke(offset) is { } failure)

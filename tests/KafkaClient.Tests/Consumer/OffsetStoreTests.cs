@@ -42,4 +42,43 @@ public class OffsetStoreTests
         offsets.Flush();
         Assert.Equal(new TopicPartitionOffset("t", 0, 10), fake.StoredFor(new TopicPartition("t", 0)));
     }
+
+    [Fact]
+    public void Acknowledged_out_of_order_the_stored_offset_is_the_lowest_not_yet_finished()
+    {
+        var (consumer, fake) = FakeConsumer.Create();
+        var offsets = new OffsetStore(consumer, enabled: true);
+        var partition = new TopicPartition("t", 0);
+        var first = offsets.Hold(FakeConsumer.Record("t", 0, 5));
+        var second = offsets.Hold(FakeConsumer.Record("t", 0, 6));
+        offsets.Done(FakeConsumer.Record("t", 0, 7)); // a poison record skipped behind them
+        var fourth = offsets.Hold(FakeConsumer.Record("t", 0, 8));
+
+        offsets.Finish(partition, second);
+        offsets.Finish(partition, fourth);
+        offsets.Flush();
+        Assert.Null(fake.StoredFor(partition));
+
+        offsets.Finish(partition, first);
+        offsets.Flush();
+        Assert.Equal(new TopicPartitionOffset("t", 0, 9), fake.StoredFor(partition));
+    }
+
+    [Fact]
+    public void A_rewind_drops_the_entries_read_again_so_they_do_not_hold_the_partition_forever()
+    {
+        var (consumer, fake) = FakeConsumer.Create();
+        var offsets = new OffsetStore(consumer, enabled: true);
+        var partition = new TopicPartition("t", 0);
+        var first = offsets.Hold(FakeConsumer.Record("t", 0, 5));
+        offsets.Hold(FakeConsumer.Record("t", 0, 6)); // sent back by a seek: read again from offset 6
+        offsets.Rewind(partition, 6);
+
+        offsets.Finish(partition, first);
+        var again = offsets.Hold(FakeConsumer.Record("t", 0, 6));
+        offsets.Finish(partition, again);
+        offsets.Flush();
+
+        Assert.Equal(new TopicPartitionOffset("t", 0, 7), fake.StoredFor(partition));
+    }
 }

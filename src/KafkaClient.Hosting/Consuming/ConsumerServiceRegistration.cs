@@ -1,0 +1,136 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Configuration;
+
+namespace KafkaClient.Hosting;
+
+/// <summary>Receives the rebalance events of a hosted consumer's consumer, on its poll thread.</summary>
+internal interface IRebalanceListener
+{
+    void OnAssigned(IReadOnlyList<TopicPartition> partitions);
+
+    void OnRevoked(IReadOnlyList<TopicPartitionOffset> partitions);
+
+    void OnLost(IReadOnlyList<TopicPartitionOffset> partitions);
+}
+
+/// <summary>One hosted consumer's registration: its options (made once, on first use), its handler calls, and the service key of its consumer and forwarding producer.</summary>
+/// <remarks>Thread-safe. The instance itself is the service key, so registrations never share clients.</remarks>
+internal sealed class ConsumerServiceRegistration<TKey, TValue>
+{
+    private const string GroupIdKey = "group.id";
+    private static readonly string[] InheritedPrefixes = ["bootstrap.servers", "client.id", "security.protocol", "sasl.", "ssl.", "socket.", "broker.address.family"];
+
+    private readonly Lazy<KafkaConsumerServiceOptions<TKey, TValue>> _options;
+    private readonly Lazy<RetryTopology> _topology;
+    private IRebalanceListener? _listener;
+
+    public ConsumerServiceRegistration(
+        string name,
+        IConfiguration? section,
+        Action<KafkaConsumerServiceOptions<TKey, TValue>>? configure,
+        Func<IServiceProvider, ConsumeResult<TKey, TValue>, CancellationToken, ValueTask>? handle,
+        Func<IServiceProvider, IReadOnlyList<ConsumeResult<TKey, TValue>>, CancellationToken, ValueTask>? handleBatch,
+        Func<IServiceProvider, object> resolveHandler)
+    {
+        Name = name;
+        Handle = handle;
+        HandleBatch = handleBatch;
+        ResolveHandler = resolveHandler;
+        _options = new(() =>
+        {
+            var options = new KafkaConsumerServiceOptions<TKey, TValue>();
+            if (section is not null)
+            {
+                ConfigurationReader.ReadInto(section, options.Consumer.Config, "consumer");
+            }
+
+            configure?.Invoke(options);
+            return options;
+        });
+        _topology = new(() => new RetryTopology(Options.Topics, Options.RetryTopicDelays, Options.RetryTopicFormat, Options.DeadLetterTopic));
+    }
+
+    public string Name { get; }
+
+    public Func<IServiceProvider, ConsumeResult<TKey, TValue>, CancellationToken, ValueTask>? Handle { get; }
+
+    public Func<IServiceProvider, IReadOnlyList<ConsumeResult<TKey, TValue>>, CancellationToken, ValueTask>? HandleBatch { get; }
+
+    /// <summary>Gets a call that resolves the handler once, so that a handler the container cannot make fails the start instead of every record.</summary>
+    public Func<IServiceProvider, object> ResolveHandler { get; }
+
+    /// <summary>Gets the options, made on first use: the configuration section read, then the registration's callback run.</summary>
+    public KafkaConsumerServiceOptions<TKey, TValue> Options => _options.Value;
+
+    public RetryTopology Topology => _topology.Value;
+
+    /// <summary>Gets or sets the running service that receives rebalance events; null while none runs.</summary>
+    public IRebalanceListener? Listener
+    {
+        get => Volatile.Read(ref _listener);
+        set => Volatile.Write(ref _listener, value);
+    }
+
+    /// <summary>Makes the consumer's options: the service's consumer configuration, its group, its poison policy and the service's own rebalance handlers and offset storing.</summary>
+    public void ConfigureConsumer(KafkaConsumerOptions<TKey, TValue> target)
+    {
+        var options = Options;
+        foreach (var (key, value) in options.Consumer.Config)
+        {
+            target.Config[key] = value;
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.GroupId))
+        {
+            target.Config[GroupIdKey] = options.GroupId;
+        }
+
+        var topology = Topology;
+        var user = options.Consumer.ConfigureBuilder;
+        var producerConfig = options.Producer.Config.Count > 0 ? options.Producer.Config.ToList() : null;
+        target.ConfigureBuilder = (provider, builder) =>
+        {
+            if (options.DeadLetterTopic is not null)
+            {
+                builder.SetDeadLetterPolicy(new DeadLetterPolicy(topic => topology.DeadLetterTopicFor(topic)!) { ProducerConfig = producerConfig });
+            }
+
+            user?.Invoke(provider, builder);
+            builder
+                .SetPartitionsAssignedHandler(partitions => Listener?.OnAssigned(partitions))
+                .SetPartitionsRevokedHandler(partitions => Listener?.OnRevoked(partitions))
+                .SetPartitionsLostHandler(partitions => Listener?.OnLost(partitions))
+                .SetAcknowledgedOffsets();
+        };
+    }
+
+    /// <summary>Makes the forwarding producer's options: the service's producer configuration, else the consumer's connection keys with <c>acks=all</c> and idempotence.</summary>
+    public void ConfigureProducer(KafkaProducerOptions<byte[], byte[]> target)
+    {
+        var options = Options;
+        if (options.Producer.Config.Count > 0)
+        {
+            foreach (var (key, value) in options.Producer.Config)
+            {
+                target.Config[key] = value;
+            }
+        }
+        else
+        {
+            foreach (var (key, value) in options.Consumer.Config)
+            {
+                if (InheritedPrefixes.Any(prefix => key.StartsWith(prefix, StringComparison.Ordinal)))
+                {
+                    target.Config[key] = value;
+                }
+            }
+
+            target.Config["acks"] = "all";
+            target.Config["enable.idempotence"] = "true";
+        }
+
+        target.ConfigureBuilder = options.Producer.ConfigureBuilder;
+    }
+
+    public override string ToString() => $"consumer service {Name}";
+}

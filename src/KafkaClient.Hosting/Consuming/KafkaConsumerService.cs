@@ -1,0 +1,38 @@
+using Microsoft.Extensions.Hosting;
+
+namespace KafkaClient.Hosting;
+
+/// <summary>The <see cref="BackgroundService"/> of one hosted consumer registration: checks the options at start and runs the consumer on the background loop.</summary>
+/// <remarks>The host calls it from one thread at a time; the run it starts is described by <see cref="ConsumerRun{TKey, TValue}"/>.</remarks>
+internal sealed class KafkaConsumerService<TKey, TValue>(IServiceProvider provider, ConsumerServiceRegistration<TKey, TValue> registration) : BackgroundService
+{
+    private ConsumerRun<TKey, TValue>? _run;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Cheap and without I/O: a wrong option fails the host's start, naming it.
+        OptionsCheck.Validate(registration.Options, registration.Name);
+        _run = new ConsumerRun<TKey, TValue>(provider, registration);
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // The host's own shutdown timeout ends the handlers' time too.
+        using var giveUp = cancellationToken.Register(() => _run?.Abort());
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        _run?.Dispose();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Returns to the host at once; the consumer is created and subscribed on the background loop.
+        await Task.Yield();
+        await _run!.RunAsync(stoppingToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,176 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Confluent.Kafka;
+using Confluent.SchemaRegistry;
+using KafkaClient.Hosting.Tests.Consuming;
+using KafkaClient.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace KafkaClient.Hosting.Tests;
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class HealthAndTracingCollection : ICollectionFixture<HostedConsumerFixture>
+{
+    // An activity listener sees every client of the process, and a broker taken down every client of its cluster: alone.
+    public const string Name = "health-and-tracing";
+}
+
+/// <summary>Health checks that follow the broker, the registry and a consumer; and one trace from a producer into a hosted consumer's handler.</summary>
+[Collection(HealthAndTracingCollection.Name)]
+public sealed class HealthAndTracingTests(HostedConsumerFixture kafka)
+{
+    [Fact]
+    public async Task The_trace_id_produced_is_the_one_the_hosted_handler_sees_inside_its_process_activity()
+    {
+        var topic = HostedConsumerFixture.Unique("traced");
+        kafka.Cluster.CreateTopic(topic, 1);
+        var stopped = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == KafkaClientTelemetry.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = stopped.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        ActivityTraceId produced;
+        using (var request = new Activity("request").Start())
+        {
+            produced = request.TraceId;
+            await using var producer = new SerializingProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = kafka.Cluster.BootstrapServers }).Build();
+            await producer.ProduceAsync(topic, "k", "v");
+        }
+
+        var seen = new TaskCompletionSource<(ActivityTraceId Trace, ActivitySpanId Parent, string Name)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var behavior = new Behavior
+        {
+            Handle = (_, _) =>
+            {
+                var current = Activity.Current!;
+                seen.TrySetResult((current.TraceId, current.ParentSpanId, current.DisplayName));
+                return ValueTask.CompletedTask;
+            },
+        };
+        var group = HostedConsumerFixture.Unique("traced");
+        using var host = Hosts.Build(behavior, services => services.AddKafkaConsumerService<string, string, TestHandler>(o =>
+        {
+            foreach (var (key, value) in kafka.ConsumerConfig())
+            {
+                o.Consumer.Config[key] = value;
+            }
+
+            o.Topics.Add(topic);
+            o.GroupId = group;
+        }));
+        await host.StartAsync();
+        var (trace, parent, name) = await seen.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await Hosts.StopAsync(host);
+
+        var send = Assert.Single(stopped, a => a.DisplayName == "send " + topic);
+        Assert.Equal(produced, trace);
+        Assert.Equal(send.SpanId, parent);
+        Assert.Equal("process " + topic, name);
+        var process = Assert.Single(stopped, a => a.DisplayName == "process " + topic);
+        Assert.Equal(group, process.GetTagItem("messaging.consumer.group.name"));
+    }
+
+    [Fact]
+    public async Task The_broker_check_turns_unhealthy_when_the_broker_goes_down_and_healthy_when_it_returns()
+    {
+        await using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        var services = new ServiceCollection().AddLogging();
+        services.AddHealthChecks().AddKafkaBroker([new("bootstrap.servers", cluster.BootstrapServers), new("sasl.password", "hunter2")], timeout: TimeSpan.FromSeconds(2));
+        await using var provider = services.BuildServiceProvider();
+        var health = provider.GetRequiredService<HealthCheckService>();
+
+        Assert.Equal(HealthStatus.Healthy, (await health.CheckHealthAsync()).Status);
+
+        cluster.SetBrokerDown(1);
+        var down = await Until(health, HealthStatus.Unhealthy);
+        Assert.DoesNotContain("hunter2", down.Entries["kafka"].Description, StringComparison.Ordinal);
+
+        cluster.SetBrokerUp(1);
+        await Until(health, HealthStatus.Healthy);
+    }
+
+    [Fact]
+    public async Task The_registry_check_follows_the_registry_and_a_missing_bootstrap_is_a_caller_mistake()
+    {
+        var registry = await EmbeddedSchemaRegistry.StartAsync();
+        var services = new ServiceCollection().AddLogging();
+        services.AddSchemaRegistryClient(config =>
+        {
+            config.Url = registry.Url;
+            config.RequestTimeoutMs = 2000;
+            config.MaxRetries = 1;
+        });
+        services.AddHealthChecks().AddSchemaRegistry(timeout: TimeSpan.FromSeconds(3));
+        await using var provider = services.BuildServiceProvider();
+        var health = provider.GetRequiredService<HealthCheckService>();
+
+        Assert.Equal(HealthStatus.Healthy, (await health.CheckHealthAsync()).Status);
+        await registry.DisposeAsync();
+        var report = await Until(health, HealthStatus.Unhealthy);
+        Assert.Contains("Schema Registry is unreachable", report.Entries["schema-registry"].Description, StringComparison.Ordinal);
+
+        Assert.Throws<ArgumentException>(() => new ServiceCollection().AddHealthChecks().AddKafkaBroker([new("group.id", "x")]));
+    }
+
+    [Fact]
+    public async Task The_consumer_check_is_degraded_without_partitions_unhealthy_when_a_partition_stalls_and_healthy_once_read()
+    {
+        var topic = HostedConsumerFixture.Unique("stall");
+        kafka.Cluster.CreateTopic(topic, 1);
+        await kafka.ProduceAsync(topic, Enumerable.Range(0, 10).Select(i => (0, (string?)$"k{i}", $"v{i}")));
+        var services = new ServiceCollection().AddLogging();
+        services.AddKafkaConsumer<string, string>(options =>
+        {
+            foreach (var (key, value) in kafka.ConsumerConfig())
+            {
+                options.Config[key] = value;
+            }
+
+            options.Config["group.id"] = HostedConsumerFixture.Unique("stall");
+        });
+        services.AddHealthChecks().AddKafkaConsumer<string, string>(stalledAfter: TimeSpan.FromSeconds(1));
+        await using var provider = services.BuildServiceProvider();
+        var health = provider.GetRequiredService<HealthCheckService>();
+        var consumer = provider.GetRequiredService<IDeserializingConsumer<string, string>>();
+
+        Assert.Equal(HealthStatus.Degraded, (await health.CheckHealthAsync()).Status);
+
+        consumer.Assign([new TopicPartitionOffset(topic, 0, Offset.Beginning)]);
+        Assert.NotNull(await consumer.PollAsync(TimeSpan.FromSeconds(30))); // one read, nine left, then nothing more
+        var stalled = await Until(health, HealthStatus.Unhealthy);
+        Assert.Contains($"{topic} [0] at offset 1", stalled.Entries["kafka-consumer"].Description, StringComparison.Ordinal);
+
+        for (var read = 1; read < 10; read++)
+        {
+            Assert.NotNull(await consumer.PollAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        await Until(health, HealthStatus.Healthy);
+    }
+
+    /// <summary>Runs the checks until they report <paramref name="status"/>, for at most a minute.</summary>
+    private static async Task<HealthReport> Until(HealthCheckService health, HealthStatus status)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        HealthReport report;
+        do
+        {
+            report = await health.CheckHealthAsync();
+            if (report.Status == status)
+            {
+                return report;
+            }
+
+            await Task.Delay(200);
+        }
+        while (DateTime.UtcNow < deadline);
+
+        Assert.Fail($"Health stayed {report.Status}, not {status}: {string.Join("; ", report.Entries.Select(e => $"{e.Key}: {e.Value.Status} {e.Value.Description}"))}");
+        return report;
+    }
+}

@@ -153,6 +153,73 @@ public sealed class HealthAndTracingTests(HostedConsumerFixture kafka)
         await Until(health, HealthStatus.Healthy);
     }
 
+    [Fact]
+    public async Task A_real_registry_outage_holds_the_hosted_consumer_on_its_record_and_nothing_is_dead_lettered()
+    {
+        var topic = HostedConsumerFixture.Unique("registry-outage");
+        var group = HostedConsumerFixture.Unique("registry-outage");
+        kafka.Cluster.CreateTopic(topic);
+        kafka.Cluster.CreateTopic($"{topic}-dlt");
+        using (var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = kafka.Registry.Url }))
+        {
+            await using var producer = new SerializingProducerBuilder<string, User>(new ProducerConfig { BootstrapServers = kafka.Cluster.BootstrapServers })
+                .SetValueSerializer(new KafkaClient.SchemaRegistry.Json.JsonSchemaSerializer<User>(registry))
+                .Build();
+            await producer.ProduceAsync(topic, "a", new User("first", 1));
+            await producer.ProduceAsync(topic, "b", new User("second", 2));
+        }
+
+        // The consumer's registry is reached through a port nobody listens on yet: the registry is down.
+        int port;
+        {
+            var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            probe.Start();
+            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+        }
+
+        var handled = new ConcurrentQueue<string>();
+        var transient = 0;
+        using var host = Hosts.Build(new Behavior(), services =>
+        {
+            services.AddSingleton(handled);
+            services.AddSchemaRegistryClient(config =>
+            {
+                config.Url = $"http://127.0.0.1:{port}";
+                config.RequestTimeoutMs = 1000;
+                config.MaxRetries = 1;
+            });
+            services.AddSingleton<IAsyncDeserializer<User>>(sp => new KafkaClient.SchemaRegistry.Json.JsonSchemaDeserializer<User>(sp.GetRequiredService<ISchemaRegistryClient>()));
+            services.AddKafkaConsumerService<string, User, UserHandler>(o =>
+            {
+                foreach (var (key, value) in kafka.ConsumerConfig())
+                {
+                    o.Consumer.Config[key] = value;
+                }
+
+                o.Topics.Add(topic);
+                o.GroupId = group;
+                o.DeadLetterTopic = "{topic}-dlt";
+                o.Consumer.ConfigureBuilder = (_, builder) => builder
+                    .SetRetryBackoff(TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(200))
+                    .SetTransientErrorHandler(_ => Interlocked.Increment(ref transient));
+            });
+        });
+        await host.StartAsync();
+        Assert.True(await Hosts.Eventually(() => Volatile.Read(ref transient) >= 3), "the outage was never met");
+        Assert.Empty(handled);
+
+        await using (TcpForwarder.Start(port, new Uri(kafka.Registry.Url).Authority))
+        {
+            Assert.True(await Hosts.Eventually(() => handled.Count == 2), "the records were not handled once the registry came back");
+            await Hosts.StopAsync(host);
+        }
+
+        Assert.Equal(["first", "second"], handled);
+        Assert.Equal(0, kafka.Count($"{topic}-dlt"));
+        Assert.Equal([2L], kafka.Committed(group, topic, 1));
+    }
+
     /// <summary>Runs the checks until they report <paramref name="status"/>, for at most a minute.</summary>
     private static async Task<HealthReport> Until(HealthCheckService health, HealthStatus status)
     {
@@ -172,5 +239,14 @@ public sealed class HealthAndTracingTests(HostedConsumerFixture kafka)
 
         Assert.Fail($"Health stayed {report.Status}, not {status}: {string.Join("; ", report.Entries.Select(e => $"{e.Key}: {e.Value.Status} {e.Value.Description}"))}");
         return report;
+    }
+}
+
+public sealed class UserHandler(ConcurrentQueue<string> handled) : IKafkaRecordHandler<string, User>
+{
+    public ValueTask HandleAsync(ConsumeResult<string, User> record, CancellationToken cancellationToken = default)
+    {
+        handled.Enqueue(record.Message.Value.Name);
+        return ValueTask.CompletedTask;
     }
 }

@@ -84,6 +84,44 @@ public static class KafkaServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>Registers an <see cref="ISchemaRegistryClient"/> under a service key (one registry per cluster, say), configured from a section, unless one is registered under that key already.</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="serviceKey">The service key (<c>[FromKeyedServices(key)]</c>).</param>
+    /// <param name="configuration">A section of Schema Registry keys; <c>url</c> and <c>schema.registry.url</c> are the same key.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddKeyedSchemaRegistryClient(this IServiceCollection services, object? serviceKey, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        TrackRegistry(services, serviceKey);
+        services.TryAddKeyedSingleton<ISchemaRegistryClient>(serviceKey, (_, _) =>
+        {
+            var config = new Dictionary<string, string>(StringComparer.Ordinal);
+            ConfigurationReader.ReadInto(configuration, config, "Schema Registry");
+            return CreateRegistry(config);
+        });
+        return services;
+    }
+
+    /// <summary>Registers an <see cref="ISchemaRegistryClient"/> under a service key, configured in code, unless one is registered under that key already.</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="serviceKey">The service key (<c>[FromKeyedServices(key)]</c>).</param>
+    /// <param name="configure">Sets the registry configuration.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddKeyedSchemaRegistryClient(this IServiceCollection services, object? serviceKey, Action<SchemaRegistryConfig> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        TrackRegistry(services, serviceKey);
+        services.TryAddKeyedSingleton<ISchemaRegistryClient>(serviceKey, (_, _) =>
+        {
+            var config = new SchemaRegistryConfig();
+            configure(config);
+            return CreateRegistry(config.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal));
+        });
+        return services;
+    }
+
     /// <summary>Registers a singleton <see cref="ISerializingProducer{TKey, TValue}"/> configured from a section of librdkafka keys.</summary>
     /// <typeparam name="TKey">The message key type.</typeparam>
     /// <typeparam name="TValue">The message value type.</typeparam>
@@ -262,11 +300,11 @@ public static class KafkaServiceCollectionExtensions
         });
     }
 
-    private static void TrackRegistry(IServiceCollection services)
+    private static void TrackRegistry(IServiceCollection services, object? serviceKey = null)
     {
-        if (!services.Any(d => d.ServiceType == typeof(ISchemaRegistryClient)))
+        if (!services.Any(d => d.ServiceType == typeof(ISchemaRegistryClient) && Equals(d.ServiceKey, serviceKey)))
         {
-            ClientRegistrations.Of(services).Clients.Add((typeof(ISchemaRegistryClient), null));
+            ClientRegistrations.Of(services).Clients.Add((typeof(ISchemaRegistryClient), serviceKey));
         }
     }
 

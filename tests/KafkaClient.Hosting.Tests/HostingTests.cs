@@ -98,6 +98,30 @@ public sealed class HostingTests
     }
 
     [Fact]
+    public async Task Keyed_registry_clients_reach_their_own_registries_and_serdes_take_the_keyed_one()
+    {
+        await using var eu = await EmbeddedSchemaRegistry.StartAsync();
+        await using var us = await EmbeddedSchemaRegistry.StartAsync();
+        var services = new ServiceCollection();
+        services.AddKeyedSchemaRegistryClient("eu", Configuration(new() { ["url"] = eu.Url }));
+        services.AddKeyedSchemaRegistryClient("us", config => config.Url = us.Url);
+        services.AddKeyedSchemaRegistryClient("us", config => config.Url = Unreachable.Registry); // ignored: "us" is taken
+        services.AddKeyedSingleton<IAsyncSerializer<User>>("eu", (sp, key) => new JsonSchemaSerializer<User>(sp.GetRequiredKeyedService<ISchemaRegistryClient>(key)));
+        services.ValidateKafkaClientsOnStart();
+        await using var provider = services.BuildServiceProvider();
+
+        var euRegistry = provider.GetRequiredKeyedService<ISchemaRegistryClient>("eu");
+        var usRegistry = provider.GetRequiredKeyedService<ISchemaRegistryClient>("us");
+        Assert.NotSame(euRegistry, usRegistry);
+        Assert.Null(provider.GetService<ISchemaRegistryClient>());
+
+        var serializer = provider.GetRequiredKeyedService<IAsyncSerializer<User>>("eu");
+        await serializer.SerializeAsync(new User("ada", 1), new SerializationContext(MessageComponentType.Value, "users"));
+        Assert.Equal(["users-value"], await euRegistry.GetAllSubjectsAsync());
+        Assert.Empty(await usRegistry.GetAllSubjectsAsync());
+    }
+
+    [Fact]
     public async Task An_unknown_key_fails_at_first_resolve_naming_it()
     {
         var services = new ServiceCollection();

@@ -54,4 +54,17 @@ public class SamplesTests
         Assert.Contains("Refused as expected: Schema being registered is incompatible with an earlier schema for subject \"mytopic_protobuf-value\"", output, StringComparison.Ordinal);
         Assert.Contains("FIELD_SCALAR_KIND_CHANGED", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Worker_handles_orders_dead_letters_the_failing_one_and_stops_healthy_with_one_trace()
+    {
+        var (exitCode, output) = await RunAsync("Worker.dll");
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("forwarded to orders-", output, StringComparison.Ordinal);
+        Assert.Contains("Dead letter order-7 after 4 attempt(s): Order order-7 has no stock for pears.", output, StringComparison.Ordinal);
+        Assert.Contains("health kafka: Healthy", output, StringComparison.Ordinal);
+        Assert.Contains("health schema-registry: Healthy", output, StringComparison.Ordinal);
+        Assert.Contains("Application is shutting down...", output, StringComparison.Ordinal);
+        Assert.Contains("Worker done: 9 handled, 1 dead-lettered, health Healthy, trace ok", output, StringComparison.Ordinal);
+    }
 }

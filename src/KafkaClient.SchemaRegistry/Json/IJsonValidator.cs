@@ -48,3 +48,19 @@ internal interface IJsonValidator
         }
     }
 }
+
+/// <summary>A validator that is also given the value the JSON was written from, so that it can skip what the value's type already guarantees.</summary>
+/// <typeparam name="T">The type of the values.</typeparam>
+/// <remarks>Made by <see cref="JsonValidation.ForValues{T}"/>; its verdicts and messages are those of the JSON validator it wraps.</remarks>
+internal interface IJsonValueValidator<in T> : IJsonValidator
+{
+    /// <summary>Validates the JSON written for a value, throwing the serdes' exceptions.</summary>
+    /// <param name="value">The value the JSON was written from, unchanged since.</param>
+    /// <param name="utf8Json">The JSON System.Text.Json wrote for it, UTF-8.</param>
+    /// <param name="schemaId">The schema's id, or -1 before registration.</param>
+    /// <param name="subject">The subject, if known.</param>
+    /// <param name="topic">The topic, if known.</param>
+    /// <exception cref="JsonSchemaValidationException">The JSON violates the schema; the violations name each path.</exception>
+    /// <exception cref="JsonSerdeException">The validator could not check the JSON (<see cref="JsonSerdeFailure.SchemaViolation"/>).</exception>
+    void Validate(T value, ReadOnlySpan<byte> utf8Json, int schemaId, string? subject, string? topic);
+}

@@ -18,6 +18,8 @@ namespace KafkaClient.SchemaRegistry.Json;
 /// The first value for a subject registers (or looks up) the schema; later values use the cached id and complete
 /// synchronously, without a registry call. Values are validated against the schema before they are framed unless
 /// <c>validate.on.serialize=false</c>; a violation throws <see cref="JsonSchemaValidationException"/> naming each path.
+/// What <typeparamref name="T"/> itself guarantees (a string property against <c>"type": "string"</c>, say) is proven once per
+/// schema, and each value is checked only for the rest; the value must not change while it is serialized.
 /// Every failure is a <see cref="JsonSerdeException"/> with the cause as its inner exception and a bounded message
 /// without URL credentials; only a registry that cannot be reached or fails on its side, or a registry client that itself fails, is retriable.
 /// </para>
@@ -31,6 +33,7 @@ public sealed class JsonSchemaSerializer<T> : IFastPathSerializer<T>
     private readonly string _schema;
     private readonly JsonWriterOptions _writerOptions;
     private readonly Lazy<Task<IJsonValidator>> _validator;
+    private readonly Lazy<Task<IJsonValidator>> _valueValidator;
     private readonly WriterSchemas<Target> _targets;
 
     /// <summary>Initializes a new instance of the <see cref="JsonSchemaSerializer{T}"/> class.</summary>
@@ -64,6 +67,7 @@ public sealed class JsonSchemaSerializer<T> : IFastPathSerializer<T>
         var recordName = JsonNode.Parse(_schema)?["title"]?.GetValue<string>() ?? typeof(T).FullName!;
         _writerOptions = WriterOptions(_json);
         _validator = new Lazy<Task<IJsonValidator>>(() => JsonValidation.CreateAsync(_schema));
+        _valueValidator = new Lazy<Task<IJsonValidator>>(async () => ForValues(await _validator.Value.ConfigureAwait(false)));
         _targets = new WriterSchemas<Target>(
             registry,
             _config,
@@ -168,7 +172,15 @@ public sealed class JsonSchemaSerializer<T> : IFastPathSerializer<T>
                     context.Topic);
             }
 
-            target.Validator?.Validate(frame.Json, target.Id, target.Subject, context.Topic);
+            if (target.ValueValidator is { } valueValidator)
+            {
+                valueValidator.Validate(data, frame.Json, target.Id, target.Subject, context.Topic);
+            }
+            else
+            {
+                target.Validator?.Validate(frame.Json, target.Id, target.Subject, context.Topic);
+            }
+
             return frame.Frame.ToArray();
         }
         finally
@@ -185,8 +197,8 @@ public sealed class JsonSchemaSerializer<T> : IFastPathSerializer<T>
             try
             {
                 validator = resolved.LatestSchema is not { } latest || latest == _schema
-                    ? await _validator.Value.ConfigureAwait(false)
-                    : await JsonValidation.CreateAsync(latest).ConfigureAwait(false);
+                    ? await _valueValidator.Value.ConfigureAwait(false)
+                    : ForValues(await JsonValidation.CreateAsync(latest).ConfigureAwait(false));
             }
             catch (Exception ex)
             {
@@ -199,8 +211,12 @@ public sealed class JsonSchemaSerializer<T> : IFastPathSerializer<T>
             }
         }
 
-        return new Target(resolved.Id, resolved.Subject, validator);
+        return new Target(resolved.Id, resolved.Subject, validator, validator as IJsonValueValidator<T>);
     }
+
+    /// <summary>Lets the validator check on each value what its type does not guarantee (not with a conversion hook, whose JSON is not the value's).</summary>
+    private IJsonValidator ForValues(IJsonValidator validator) =>
+        _toJson is null ? JsonValidation.ForValues<T>(validator, _json, out _) : validator;
 
     private static string GenerateSchema(JsonSerializerOptions options)
     {
@@ -225,5 +241,5 @@ public sealed class JsonSchemaSerializer<T> : IFastPathSerializer<T>
         SkipValidation = true, // as the serializer's own writers: its converters are checked as they write
     };
 
-    private sealed record Target(int Id, string Subject, IJsonValidator? Validator);
+    private sealed record Target(int Id, string Subject, IJsonValidator? Validator, IJsonValueValidator<T>? ValueValidator);
 }

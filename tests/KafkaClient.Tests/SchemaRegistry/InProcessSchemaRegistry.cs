@@ -86,7 +86,14 @@ public sealed class InProcessSchemaRegistry : ISchemaRegistryClient
 
     public Task<string> GetSchemaAsync(string subject, int version) => throw new NotSupportedException();
 
-    public Task<RegisteredSchema> GetLatestSchemaAsync(string subject) => throw new NotSupportedException();
+    public Task<RegisteredSchema> GetLatestSchemaAsync(string subject)
+    {
+        Fail();
+        var latest = _bySubject.Where(e => e.Key.StartsWith(subject + "\n", StringComparison.Ordinal)).OrderByDescending(e => e.Value).FirstOrDefault();
+        return latest.Key is null
+            ? Task.FromException<RegisteredSchema>(new SchemaRegistryException("Subject not found; error code: 40401", HttpStatusCode.NotFound, 40401))
+            : Task.FromResult(new RegisteredSchema(subject, 1, latest.Value, _byId[latest.Value].SchemaString, _byId[latest.Value].SchemaType, []));
+    }
 
     public Task<RegisteredSchema> GetLatestWithMetadataAsync(string subject, IDictionary<string, string> metadata, bool ignoreDeletedSchemas) => throw new NotSupportedException();
 

@@ -47,6 +47,32 @@ internal sealed class CompiledJsonValidator : IJsonValidator
     /// <inheritdoc/>
     public string Engine => "compiled";
 
+    /// <summary>Gets the compiled schema, for the type checks <see cref="TypedPlan"/> derives from it.</summary>
+    internal SchemaNode Root => _root;
+
+    /// <summary>Whether one JSON value (a literal such as <c>null</c> or <c>"red"</c>) satisfies a subschema, as <see cref="Check"/> would judge it there.</summary>
+    /// <param name="node">The subschema.</param>
+    /// <param name="utf8Json">The value, UTF-8.</param>
+    /// <returns>True when valid; false when invalid or when the value could not be checked.</returns>
+    internal static bool Accepts(SchemaNode node, ReadOnlySpan<byte> utf8Json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(utf8Json, ReaderOptions);
+            if (!reader.Read())
+            {
+                return false;
+            }
+
+            var quiet = new Context(utf8Json, 0, null);
+            return Evaluate(ref reader, node, ref quiet, null);
+        }
+        catch (Exception ex) when (ex is JsonException or OverflowException or RegexMatchTimeoutException or InsufficientExecutionStackException)
+        {
+            return false;
+        }
+    }
+
     /// <inheritdoc/>
     public IReadOnlyList<string>? Check(ReadOnlySpan<byte> utf8Json)
     {

@@ -556,6 +556,10 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             RunCommands();
             if (readerPolls)
             {
+                // The reader fetches for itself, but not while commands wait or run: fetch a batch of what librdkafka
+                // already holds in its stead, so a steady stream of commands cannot keep every poll away. A command
+                // posted meanwhile waits for at most this batch of polls that do not wait.
+                FetchReady(stopForCommands: false);
                 return true;
             }
 
@@ -627,21 +631,27 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
 
         try
         {
-            var fetched = true;
-            for (var batch = 0; fetched && batch < MaxBatch && _buffer.HasRoom() && _commands.IsEmpty; batch++)
-            {
-                fetched = Fetch(TimeSpan.Zero);
-            }
-
-            _buffer.Publish();
-            if (!fetched || _offsets.FlushDue())
-            {
-                _offsets.Flush();
-            }
+            FetchReady(stopForCommands: true);
         }
         finally
         {
             ReleaseLease();
+        }
+    }
+
+    /// <summary>Lease holder: takes what librdkafka already holds without waiting, up to a batch (and until a command is posted, if asked), and wakes the reader once for it.</summary>
+    private void FetchReady(bool stopForCommands)
+    {
+        var fetched = true;
+        for (var batch = 0; fetched && batch < MaxBatch && _buffer.HasRoom() && !(stopForCommands && !_commands.IsEmpty); batch++)
+        {
+            fetched = Fetch(TimeSpan.Zero);
+        }
+
+        _buffer.Publish();
+        if (!fetched || _offsets.FlushDue())
+        {
+            _offsets.Flush();
         }
     }
 
@@ -699,7 +709,9 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
 
     private void RunCommands()
     {
-        while (_commands.TryDequeue(out var command))
+        // Those posted before it started, not those posted meanwhile: a steady stream of commands from a few threads
+        // would otherwise hold this thread here for good, and nothing would poll.
+        for (var count = _commands.Count; count > 0 && _commands.TryDequeue(out var command); count--)
         {
             // Before each command, not once before all: a commit commits what the reader finished with until it
             // was asked for, also while an earlier command held this thread; an assignment or a seek does not

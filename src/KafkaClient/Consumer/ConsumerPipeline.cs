@@ -56,6 +56,8 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     private readonly ManualResetEventSlim _stopped = new(false);
     private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource _ownerExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _closeDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Thread? _closer; // the thread inside librdkafka's close, while it is
     private readonly Lock _commandGate = new();
     private readonly ConcurrentDictionary<TopicPartition, Offset> _seekedTo = new();
     private bool _ownerDone;
@@ -442,9 +444,32 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         ThrowIfOnPollThread();
         if (Interlocked.Exchange(ref _closed, 1) != 0)
         {
+            // Another call closes: returning before it is done would let this caller dispose librdkafka's consumer
+            // under that close, whose revocation callback then fails on the destroyed handle and ends the process.
+            if (async)
+            {
+                await _closeDone.Task.ConfigureAwait(false);
+            }
+            else
+            {
+                _closeDone.Task.Wait();
+            }
+
             return;
         }
 
+        try
+        {
+            await CloseOnceAsync(async).ConfigureAwait(false);
+        }
+        finally
+        {
+            _closeDone.TrySetResult();
+        }
+    }
+
+    private async ValueTask CloseOnceAsync(bool async)
+    {
         _stopped.Set();
         _closing.Cancel(); // ends a reader's backoff
         _wake.Set();
@@ -475,11 +500,11 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             if (async)
             {
                 // librdkafka's close blocks (it leaves the group and runs the revocation callback): not on a pool thread.
-                await Task.Factory.StartNew(_inner.Close, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+                await Task.Factory.StartNew(CloseInner, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
             }
             else
             {
-                _inner.Close();
+                CloseInner();
             }
         }
         finally
@@ -488,12 +513,26 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         }
     }
 
-    /// <summary>Closing waits for the poll thread, and releasing librdkafka's consumer inside its own callback is not allowed: a handler may not do either.</summary>
+    /// <summary>librdkafka's close, on the thread that runs the revocation handler in it: that handler may not close or dispose either.</summary>
+    private void CloseInner()
+    {
+        Volatile.Write(ref _closer, Thread.CurrentThread);
+        try
+        {
+            _inner.Close();
+        }
+        finally
+        {
+            Volatile.Write(ref _closer, null);
+        }
+    }
+
+    /// <summary>Closing waits for the poll thread and for a close in progress, and releasing librdkafka's consumer inside its own callback is not allowed: a handler (on the poll thread, or run by the close) may do none of these.</summary>
     public void ThrowIfOnPollThread()
     {
-        if (OnPollThread)
+        if (OnPollThread || Thread.CurrentThread == Volatile.Read(ref _closer))
         {
-            throw new InvalidOperationException("A consumer cannot be closed or disposed from its own handlers (they run on its poll thread, which closing waits for). Signal another thread to do it, for example by cancelling the token of ConsumeAsync.");
+            throw new InvalidOperationException("A consumer cannot be closed or disposed from its own handlers (they run on its poll thread, which closing waits for, or inside the close itself). Signal another thread to do it, for example by cancelling the token of ConsumeAsync.");
         }
     }
 

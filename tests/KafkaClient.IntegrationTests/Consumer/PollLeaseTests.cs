@@ -419,6 +419,64 @@ public class PollLeaseTests(KafkaFixture kafka)
         Assert.InRange(committed, returned - 1, returned);
     }
 
+    /// <summary>
+    /// Two threads disposing at once: the second used to return at once and release librdkafka's consumer under the
+    /// first one's close, which then failed with ObjectDisposedException ("handle is destroyed") without committing,
+    /// or ended the process (Confluent.Kafka's rebalance callback throwing on the destroyed handle).
+    /// </summary>
+    [Fact]
+    public async Task Two_threads_disposing_while_the_reader_polls_without_waiting_both_return_and_the_close_commits()
+    {
+        var topic = await TopicWithAsync("lease-dispose-twice", partitions: 1, messages: 5000);
+        for (var round = 0; round < 3; round++)
+        {
+            var group = KafkaFixture.Unique("lease-dispose-twice");
+            var consumer = new DeserializingConsumerBuilder<string, int>(kafka.Consumer(group)).SetFetchBufferSize(64).Build();
+            consumer.Subscribe(topic);
+            var returned = 0;
+            Exception? ended = null;
+            var reader = Task.Factory.StartNew(
+                () =>
+                {
+                    try
+                    {
+                        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(150);
+                        while (DateTime.UtcNow < deadline)
+                        {
+                            if (consumer.Poll(TimeSpan.Zero) is not null)
+                            {
+                                Interlocked.Increment(ref returned);
+                            }
+                        }
+                    }
+                    catch (Exception ex)
+                    {
+                        ended = ex;
+                    }
+                },
+                CancellationToken.None,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default);
+            var deadline = DateTime.UtcNow + Guard;
+            while (Volatile.Read(ref returned) < 100 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(1);
+            }
+
+            using var go = new ManualResetEventSlim();
+            var disposers = new[]
+            {
+                Task.Factory.StartNew(() => { go.Wait(); consumer.Dispose(); }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default),
+                Task.Run(async () => { go.Wait(); await consumer.DisposeAsync(); }),
+            };
+            go.Set();
+            await Task.WhenAll(disposers).WaitAsync(Guard); // neither throws
+            await reader.WaitAsync(Guard);
+            Assert.IsType<ObjectDisposedException>(ended);
+            Assert.InRange(PoisonTopics.Committed(kafka, group, topic), returned - 1, returned);
+        }
+    }
+
     [Theory]
     [InlineData(1, false)]
     [InlineData(64, true)]

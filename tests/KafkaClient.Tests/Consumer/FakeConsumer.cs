@@ -29,13 +29,16 @@ public class FakeConsumer : DispatchProxy
     /// <summary>Gets or sets what an explicit <c>Commit(offsets)</c> does on the polling thread before it returns.</summary>
     public Action? OnCommitOffsets { get; set; }
 
+    /// <summary>Gets or sets what <c>Close</c> does before it returns (librdkafka's close leaves the group and runs the revocation callback).</summary>
+    public Action? OnClose { get; set; }
+
     /// <summary>Gets or sets what <c>StoreOffset</c> throws, if anything.</summary>
     public Func<TopicPartitionOffset, Exception?>? StoreFailure { get; set; }
 
     /// <summary>Gets or sets which polls may take a step (asked on the polling thread); the others poll nothing. Null: every poll.</summary>
     public Func<bool>? TakesSteps { get; set; }
 
-    /// <summary>Gets how many times a poll or close began while another poll or close was still running: librdkafka's consumer allows neither.</summary>
+    /// <summary>Gets how many times a poll, close or dispose began while another of them was still running: librdkafka's consumer allows none of it.</summary>
     public int Overlaps => Volatile.Read(ref _overlaps);
 
     /// <summary>Gets the number of steps not taken yet.</summary>
@@ -87,8 +90,14 @@ public class FakeConsumer : DispatchProxy
             case "Consume" when args is [TimeSpan timeout]:
                 return Exclusive(() => Poll(timeout));
             case "Close":
+                return Exclusive(() =>
+                {
+                    OnClose?.Invoke();
+                    return null;
+                });
+            case "Dispose":
                 return Exclusive(() => null);
-            case "Subscribe" or "Unsubscribe" or "Assign" or "Unassign" or "Dispose" or "Seek" or "Pause" or "Resume":
+            case "Subscribe" or "Unsubscribe" or "Assign" or "Unassign" or "Seek" or "Pause" or "Resume":
                 return null;
             case "Position":
                 return Offset.Unset;

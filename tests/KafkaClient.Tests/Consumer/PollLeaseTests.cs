@@ -140,6 +140,61 @@ public class PollLeaseTests
         fake.Stop();
     }
 
+    /// <summary>
+    /// Two threads disposing (each closes, then releases librdkafka's consumer): the second returned at once and
+    /// released the consumer while the first was still in librdkafka's close, whose revocation callback then failed on
+    /// the destroyed handle (Confluent.Kafka's RebalanceCallback: ObjectDisposedException, unhandled, ending the process).
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_second_close_waits_for_the_close_in_progress_so_a_dispose_after_it_never_overlaps_it(bool async)
+    {
+        var (consumer, fake) = FakeConsumer.Create();
+        var pipeline = Pipeline(consumer);
+        pipeline.Subscribe(["t"]);
+        using var inClose = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        fake.OnClose = () =>
+        {
+            inClose.Set();
+            release.Wait(Patience); // leaving the group
+        };
+        fake.Stop();
+
+        var first = Task.Run(() => pipeline.CloseAsync(async: false).AsTask());
+        Assert.True(inClose.Wait(Patience));
+        var second = async ? pipeline.CloseAsync(async: true).AsTask() : Task.Run(() => pipeline.CloseAsync(async: false).AsTask());
+        var disposed = second.ContinueWith(_ => pipeline.Dispose(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default); // as Dispose does
+        await Task.Delay(200);
+        Assert.False(second.IsCompleted, "The second close returned while the first was still inside librdkafka's close.");
+
+        release.Set();
+        await first.WaitAsync(Patience);
+        await second.WaitAsync(Patience);
+        await disposed.WaitAsync(Patience);
+        Assert.Equal(0, fake.Overlaps);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Close_from_a_handler_run_by_close_throws_InvalidOperationException_instead_of_waiting_for_itself(bool async)
+    {
+        var (consumer, fake) = FakeConsumer.Create();
+        using var pipeline = Pipeline(consumer);
+        pipeline.Subscribe(["t"]);
+        fake.OnClose = () => pipeline.OnRevoked(
+            [new TopicPartitionOffset(Partition, Offset.Unset)],
+            _ => pipeline.CloseAsync(async: false).AsTask().GetAwaiter().GetResult());
+        fake.Stop();
+
+        var thrown = await Assert.ThrowsAsync<InvalidOperationException>(() => pipeline.CloseAsync(async).AsTask().WaitAsync(Patience));
+
+        Assert.Contains("cannot be closed or disposed from its own handlers", thrown.Message, StringComparison.Ordinal);
+        Assert.True(pipeline.IsClosed);
+    }
+
     [Fact]
     public async Task A_handler_that_throws_during_an_inline_poll_surfaces_once_from_the_reader_and_loses_no_record()
     {

@@ -58,6 +58,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
     private readonly TaskCompletionSource _ownerExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _closeFinished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ManualResetEventSlim _closeFinishedEvent = new(false);
+    private Thread? _closer; // the thread inside librdkafka's close, while it is
     private readonly Lock _commandGate = new();
     private readonly ConcurrentDictionary<TopicPartition, Offset> _seekedTo = new();
     private bool _ownerDone;
@@ -529,11 +530,11 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             if (async)
             {
                 // librdkafka's close blocks (it leaves the group and runs the revocation callback): not on a pool thread.
-                await Task.Factory.StartNew(_inner.Close, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+                await Task.Factory.StartNew(CloseInner, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
             }
             else
             {
-                _inner.Close();
+                CloseInner();
             }
         }
         finally
@@ -542,12 +543,26 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
         }
     }
 
-    /// <summary>Closing waits for the poll thread, and releasing librdkafka's consumer inside its own callback is not allowed: a handler may not do either.</summary>
+    /// <summary>librdkafka's close, on the thread that runs the revocation handler in it: that handler may not close or dispose either.</summary>
+    private void CloseInner()
+    {
+        Volatile.Write(ref _closer, Thread.CurrentThread);
+        try
+        {
+            _inner.Close();
+        }
+        finally
+        {
+            Volatile.Write(ref _closer, null);
+        }
+    }
+
+    /// <summary>Closing waits for the poll thread and for a close in progress, and releasing librdkafka's consumer inside its own callback is not allowed: a handler (on the poll thread, or run by the close) may do none of these.</summary>
     public void ThrowIfOnPollThread()
     {
-        if (OnPollThread)
+        if (OnPollThread || Thread.CurrentThread == Volatile.Read(ref _closer))
         {
-            throw new InvalidOperationException("A consumer cannot be closed or disposed from its own handlers (they run on its poll thread, which closing waits for). Signal another thread to do it, for example by cancelling the token of ConsumeAsync.");
+            throw new InvalidOperationException("A consumer cannot be closed or disposed from its own handlers (they run on its poll thread, which closing waits for, or inside the close itself). Signal another thread to do it, for example by cancelling the token of ConsumeAsync.");
         }
     }
 
@@ -612,6 +627,10 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
             RunCommands();
             if (readerPolls)
             {
+                // The reader fetches for itself, but not while commands wait or run: fetch a batch of what librdkafka
+                // already holds in its stead, so a steady stream of commands cannot keep every poll away. A command
+                // posted meanwhile waits for at most this batch of polls that do not wait.
+                FetchReady(stopForCommands: false);
                 return true;
             }
 
@@ -683,21 +702,27 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
 
         try
         {
-            var fetched = true;
-            for (var batch = 0; fetched && batch < MaxBatch && _buffer.HasRoom() && _commands.IsEmpty; batch++)
-            {
-                fetched = Fetch(TimeSpan.Zero);
-            }
-
-            _buffer.Publish();
-            if (!fetched || _offsets.FlushDue())
-            {
-                _offsets.Flush();
-            }
+            FetchReady(stopForCommands: true);
         }
         finally
         {
             ReleaseLease();
+        }
+    }
+
+    /// <summary>Lease holder: takes what librdkafka already holds without waiting, up to a batch (and until a command is posted, if asked), and wakes the reader once for it.</summary>
+    private void FetchReady(bool stopForCommands)
+    {
+        var fetched = true;
+        for (var batch = 0; fetched && batch < MaxBatch && _buffer.HasRoom() && !(stopForCommands && !_commands.IsEmpty); batch++)
+        {
+            fetched = Fetch(TimeSpan.Zero);
+        }
+
+        _buffer.Publish();
+        if (!fetched || _offsets.FlushDue())
+        {
+            _offsets.Flush();
         }
     }
 
@@ -755,7 +780,9 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
 
     private void RunCommands()
     {
-        while (_commands.TryDequeue(out var command))
+        // Those posted before it started, not those posted meanwhile: a steady stream of commands from a few threads
+        // would otherwise hold this thread here for good, and nothing would poll.
+        for (var count = _commands.Count; count > 0 && _commands.TryDequeue(out var command); count--)
         {
             // Before each command, not once before all: a commit commits what the reader finished with until it
             // was asked for, also while an earlier command held this thread; an assignment or a seek does not

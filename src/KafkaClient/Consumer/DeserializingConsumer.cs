@@ -9,10 +9,12 @@ namespace KafkaClient;
 /// <remarks>
 /// <para>Made by <see cref="DeserializingConsumerBuilder{TKey, TValue}"/>.</para>
 /// <para>
-/// Threading: the consumer owns one background thread, the only one that polls librdkafka. It fetches records
-/// ahead into a small bounded buffer, and it runs rebalance handlers, the error handler, commits, seeks and
-/// assignment changes: calls to those from other threads wait for it. Read records (<see cref="Poll"/>,
-/// <see cref="PollAsync"/>, <see cref="ConsumeAsync"/>) from one thread or one asynchronous flow at a time;
+/// Threading: one thread at a time polls librdkafka (the "poll thread" of the handlers' documentation): the
+/// reader itself, inside <see cref="Poll"/>, <see cref="PollAsync"/> or <see cref="ConsumeAsync"/>, when its
+/// buffer is empty, or else the consumer's background thread, which fetches records ahead into a small bounded
+/// buffer while the reader waits or is away. Rebalance handlers and the error handler run on whichever polls, so
+/// possibly inside a read call; commits, seeks and assignment changes run on the background thread, and calls to
+/// those from other threads wait for it. Read records from one thread or one asynchronous flow at a time;
 /// deserializers run on that reader. Every other member may be called from any thread.
 /// </para>
 /// <para>

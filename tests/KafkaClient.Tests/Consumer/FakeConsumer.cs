@@ -17,6 +17,8 @@ public class FakeConsumer : DispatchProxy
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();
     private readonly Dictionary<TopicPartition, TopicPartitionOffset> _stored = [];
+    private int _inside;
+    private int _overlaps;
 
     /// <summary>Gets or sets a value indicating whether a poll with a timeout waits until the next step comes.</summary>
     public bool HoldPolls { get; set; }
@@ -27,11 +29,17 @@ public class FakeConsumer : DispatchProxy
     /// <summary>Gets or sets what an explicit <c>Commit(offsets)</c> does on the polling thread before it returns.</summary>
     public Action? OnCommitOffsets { get; set; }
 
+    /// <summary>Gets or sets what <c>Close</c> does before it returns (librdkafka's close leaves the group and runs the revocation callback).</summary>
+    public Action? OnClose { get; set; }
+
     /// <summary>Gets or sets what <c>StoreOffset</c> throws, if anything.</summary>
     public Func<TopicPartitionOffset, Exception?>? StoreFailure { get; set; }
 
-    /// <summary>Gets or sets what librdkafka's close does (on the closing thread), for example block.</summary>
-    public Action? OnClose { get; set; }
+    /// <summary>Gets or sets which polls may take a step (asked on the polling thread); the others poll nothing. Null: every poll.</summary>
+    public Func<bool>? TakesSteps { get; set; }
+
+    /// <summary>Gets how many times a poll, close or dispose began while another of them was still running: librdkafka's consumer allows none of it.</summary>
+    public int Overlaps => Volatile.Read(ref _overlaps);
 
     /// <summary>Gets the number of steps not taken yet.</summary>
     public int Pending => _steps.Count;
@@ -80,12 +88,19 @@ public class FakeConsumer : DispatchProxy
             case "get_Handle":
                 throw new InvalidOperationException("The fake has no librdkafka handle.");
             case "Consume" when args is [TimeSpan timeout]:
-                return Poll(timeout);
+                return Exclusive(() => Poll(timeout));
             case "Close":
-                OnClose?.Invoke();
+                return Exclusive(() =>
+                {
+                    OnClose?.Invoke();
+                    return null;
+                });
+            case "Dispose":
+                return Exclusive(() => null);
+            case "Subscribe" or "Unsubscribe" or "Assign" or "Unassign" or "Seek" or "Pause" or "Resume":
                 return null;
-            case "Subscribe" or "Unsubscribe" or "Assign" or "Unassign" or "Dispose" or "Seek":
-                return null;
+            case "Position":
+                return Offset.Unset;
             case "StoreOffset" when args is [TopicPartitionOffset offset]:
                 if (StoreFailure?.Invoke(offset) is { } failure)
                 {
@@ -112,9 +127,26 @@ public class FakeConsumer : DispatchProxy
         }
     }
 
+    private ConsumeResult<byte[], byte[]>? Exclusive(Func<ConsumeResult<byte[], byte[]>?> call)
+    {
+        if (Interlocked.Increment(ref _inside) != 1)
+        {
+            Interlocked.Increment(ref _overlaps);
+        }
+
+        try
+        {
+            return call();
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inside);
+        }
+    }
+
     private ConsumeResult<byte[], byte[]>? Poll(TimeSpan timeout)
     {
-        if (_stop.IsCancellationRequested)
+        if (_stop.IsCancellationRequested || TakesSteps?.Invoke() == false)
         {
             Thread.Sleep(timeout); // as a poll with nothing to return
             return null;

@@ -209,10 +209,20 @@ public sealed class DeserializingConsumer<TKey, TValue> : IDeserializingConsumer
         Wrap(() => _inner.QueryWatermarkOffsets(partition, timeout), "QueryWatermarkOffsets");
 
     /// <inheritdoc/>
-    public void Pause(IEnumerable<TopicPartition> partitions) => _inner.Pause(partitions);
+    public void Pause(IEnumerable<TopicPartition> partitions)
+    {
+        // On the poll lease, never beside a Consume: librdkafka resumes a paused partition from the position of
+        // the last record its Consume returned, and a pause racing that Consume fetches the record again.
+        var list = partitions.ToList();
+        _pipeline.Invoke(() => _inner.Pause(list));
+    }
 
     /// <inheritdoc/>
-    public void Resume(IEnumerable<TopicPartition> partitions) => _inner.Resume(partitions);
+    public void Resume(IEnumerable<TopicPartition> partitions)
+    {
+        var list = partitions.ToList();
+        _pipeline.Invoke(() => _inner.Resume(list));
+    }
 
     /// <summary>Stops fetching, lets dead letters on their way land (at most the dead-letter delivery timeout), commits stored offsets (when auto-commit is on) and leaves the consumer group.</summary>
     /// <remarks>Blocks until the group has been left; <see cref="DisposeAsync"/> does the same without blocking the caller. The revocation handler runs on the calling thread.</remarks>

@@ -259,7 +259,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
                     _offsets.Done(raw);
                 }
 
-                _telemetry.OnConsumed(raw, result!.Message.Key);
+                _telemetry.OnConsumed(raw, result!.Message.Key as string); // only a string key is an attribute: no box for other keys
                 return result;
             }
 

@@ -25,7 +25,7 @@ internal sealed class ClientTelemetry : IDisposable
     }
 
     /// <summary>Producer: starts a message's <c>send</c> activity without making it current; null while nobody samples it.</summary>
-    public static Activity? StartSend(string topic, Partition partition, object? key)
+    public static Activity? StartSend(string topic, Partition partition, string? key)
     {
         if (!Telemetry.Source.HasListeners())
         {
@@ -122,7 +122,7 @@ internal sealed class ClientTelemetry : IDisposable
     }
 
     /// <summary>Consumer, the reader: a record is handed to the application; records its <c>receive</c> activity and counts it.</summary>
-    public void OnConsumed(ConsumeResult<byte[], byte[]> raw, object? key)
+    public void OnConsumed(ConsumeResult<byte[], byte[]> raw, string? key)
     {
         if (Telemetry.Source.HasListeners())
         {
@@ -212,7 +212,7 @@ internal sealed class ClientTelemetry : IDisposable
     private static long? LagOf(JsonElement partition, string name) =>
         partition.TryGetProperty(name, out var value) && value.TryGetInt64(out var records) && records >= 0 ? records : null;
 
-    private void Receive(ConsumeResult<byte[], byte[]> raw, object? key)
+    private void Receive(ConsumeResult<byte[], byte[]> raw, string? key)
     {
         var producer = Telemetry.Extract(raw.Message.Headers);
         var activity = Telemetry.Source.StartActivity(

@@ -40,7 +40,7 @@ public static class KafkaClientTelemetry
             : Telemetry.Source.StartActivity("process " + record.Topic, ActivityKind.Consumer);
         if (activity is { IsAllDataRequested: true })
         {
-            Telemetry.TagRecord(activity, "process", record.Topic, record.Partition, record.Offset, consumerGroup, record.Message is { } message ? message.Key : null);
+            Telemetry.TagRecord(activity, "process", record.Topic, record.Partition, record.Offset, consumerGroup, record.Message is { } message ? message.Key as string : null);
         }
 
         return activity;

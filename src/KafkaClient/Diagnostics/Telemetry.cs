@@ -91,7 +91,7 @@ internal static class Telemetry
     }
 
     /// <summary>Sets the messaging attributes of a record's activity.</summary>
-    public static void TagRecord(Activity activity, string operation, string topic, Partition partition, Offset offset, string? group, object? key)
+    public static void TagRecord(Activity activity, string operation, string topic, Partition partition, Offset offset, string? group, string? key)
     {
         activity.SetTag("messaging.system", System);
         activity.SetTag("messaging.operation.type", operation);
@@ -112,7 +112,7 @@ internal static class Telemetry
             activity.SetTag("messaging.consumer.group.name", group);
         }
 
-        if (key is string text)
+        if (key is { } text)
         {
             activity.SetTag("messaging.kafka.message.key", text);
         }

@@ -84,7 +84,7 @@ internal sealed class ProducerPipeline<TKey, TValue>
         var completion = awaited ? new TaskCompletionSource<DeliveryResult<TKey, TValue>>(TaskCreationOptions.RunContinuationsAsynchronously) : null;
 
         // Serializers may add headers (schema ids, for example), and tracing its context; they get a copy, never the caller's object.
-        var send = ClientTelemetry.StartSend(topic, partition, message.Key);
+        var send = ClientTelemetry.StartSend(topic, partition, message.Key as string); // only a string key is an attribute: no box for other keys
         var headers = _copyHeaders || send is not null ? Copy(message.Headers) : message.Headers;
         if (send is not null)
         {

@@ -15,7 +15,10 @@ namespace KafkaClient;
 /// Defaults: <c>partitioner=murmur2_random</c> (the Java client's choice: murmur2 of the key bytes, sticky
 /// batches for null keys) unless the configuration names another; a dispose timeout of 30 seconds; the
 /// primitive serdes of <see cref="Serdes"/> for string, int, long, float, double, byte[] and
-/// <see cref="Null"/> keys and values when no serializer is given.
+/// <see cref="Null"/> keys and values when no serializer is given. Delivery reports are built from the caller's own
+/// message, so librdkafka is never asked to hand back copies of key, value and headers
+/// (<c>dotnet.producer.delivery.report.fields</c> is always <c>timestamp,status</c>), and
+/// <c>dotnet.producer.enable.delivery.reports=false</c> is refused: every outcome is learned from its report.
 /// </para>
 /// <para>Configuration is validated once, by <see cref="Build"/>: an unknown key or an ill-typed value throws <see cref="ArgumentException"/> naming the key.</para>
 /// </remarks>
@@ -26,6 +29,9 @@ public sealed class SerializingProducerBuilder<TKey, TValue>
 
     /// <summary>The configuration entry that may hold the value serializer, as in confluent-kafka-python.</summary>
     public const string ValueSerializerKey = "value.serializer";
+
+    private const string DeliveryReportFields = "dotnet.producer.delivery.report.fields";
+    private const string EnableDeliveryReports = "dotnet.producer.enable.delivery.reports";
 
     private readonly Dictionary<string, string> _properties;
     private object? _keySerializer;
@@ -154,8 +160,18 @@ public sealed class SerializingProducerBuilder<TKey, TValue>
         var key = SerializerSlot<TKey>.From(_keySerializer ?? DefaultSerdes.For<TKey>("key", "SetKeySerializer", KeySerializerKey));
         var value = SerializerSlot<TValue>.From(_valueSerializer ?? DefaultSerdes.For<TValue>("value", "SetValueSerializer", ValueSerializerKey));
 
+        if (_properties.TryGetValue(EnableDeliveryReports, out var reports) && !(bool.TryParse(reports, out var enabled) && enabled))
+        {
+            throw new ArgumentException(
+                $"Configuration key '{EnableDeliveryReports}' cannot be '{reports}': the producer learns every message's outcome from its delivery report (flush, dispose and ProduceAsync wait for it).",
+                "config");
+        }
+
         var properties = new Dictionary<string, string>(_properties, StringComparer.Ordinal);
         properties.TryAdd("partitioner", "murmur2_random");
+
+        // Reports are built from the caller's own message: librdkafka's copies of key, value and headers are never read back.
+        properties[DeliveryReportFields] = "timestamp,status";
 
         var errors = new ErrorReporter(_errorHandler, _logHandler);
         var creation = new CreationLog(_logHandler);

@@ -137,6 +137,39 @@ public class ProducerPipelineTests(KafkaFixture kafka)
         }
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("none")]
+    public async Task Delivery_reports_carry_the_callers_message_and_librdkafkas_timestamp_and_status_whatever_report_fields_say(string? fields)
+    {
+        var topic = KafkaFixture.Unique("report-fields");
+        await kafka.CreateTopicAsync(topic, 1);
+        var config = kafka.Producer();
+        if (fields is not null)
+        {
+            config.Set("dotnet.producer.delivery.report.fields", fields);
+        }
+
+        var headers = new Headers { { "h", "1"u8.ToArray() } };
+        var reported = new TaskCompletionSource<DeliveryReport<string, string>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var producer = new SerializingProducerBuilder<string, string>(config).Build();
+        var result = await producer.ProduceAsync(topic, "k", "v", headers);
+        producer.Produce(topic, "k2", "v2", headers, onDelivery: r => reported.TrySetResult(r));
+        var report = await reported.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        foreach (var (message, status, offset) in new[] { (result.Message, result.Status, result.Offset), (report.Message, report.Status, report.Offset) })
+        {
+            Assert.Same(headers, message.Headers);
+            Assert.NotEqual(TimestampType.NotAvailable, message.Timestamp.Type); // the embedded broker stamps LogAppendTime
+            Assert.True(message.Timestamp.UnixTimestampMs > 0);
+            Assert.Equal(PersistenceStatus.Persisted, status);
+        }
+
+        Assert.Equal(("k", "v", 0L), (result.Message.Key, result.Message.Value, result.Offset.Value));
+        Assert.Equal(("k2", "v2", 1L), (report.Message.Key, report.Message.Value, report.Offset.Value));
+        Assert.False(report.Error.IsError);
+    }
+
     [Fact]
     public async Task FlushAsync_and_DisposeAsync_deadlines_follow_the_injected_clock()
     {

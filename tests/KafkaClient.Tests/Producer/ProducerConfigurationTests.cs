@@ -20,6 +20,31 @@ public class ProducerConfigurationTests
         Assert.Contains("no.such.setting", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("false")]
+    [InlineData("no")]
+    public void Turning_delivery_reports_off_fails_at_build_naming_the_key(string value)
+    {
+        var builder = new SerializingProducerBuilder<string, string>(new Dictionary<string, string>
+        {
+            ["bootstrap.servers"] = Nowhere,
+            ["dotnet.producer.enable.delivery.reports"] = value,
+        });
+        var ex = Assert.Throws<ArgumentException>(builder.Build);
+        Assert.Contains("dotnet.producer.enable.delivery.reports", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Delivery_reports_left_on_explicitly_are_accepted()
+    {
+        using var producer = new SerializingProducerBuilder<string, string>(new Dictionary<string, string>
+        {
+            ["bootstrap.servers"] = Nowhere,
+            ["dotnet.producer.enable.delivery.reports"] = "true",
+        }).Build();
+        Assert.Equal(0, producer.InFlight);
+    }
+
     [Fact]
     public void Invalid_value_fails_at_build_naming_the_key()
     {

@@ -1,6 +1,8 @@
+using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using Confluent.Kafka;
 using KafkaClient.Benchmarks.Documents;
+using KafkaClient.Benchmarks.Support;
 using ProtoUser = KafkaClient.Tests.Protos.User;
 
 namespace KafkaClient.Benchmarks.EndToEnd;
@@ -10,6 +12,9 @@ namespace KafkaClient.Benchmarks.EndToEnd;
 /// 4-partition topic from the beginning. Ours (<see cref="DeserializingConsumer{TKey, TValue}"/> through
 /// <c>ConsumeAsync</c>, JSON with validation on and off, and Protobuf) against the baseline: Confluent's raw
 /// <c>IConsumer&lt;string, byte[]&gt;</c>, which deserializes the key and hands the value over as bytes.
+/// <see cref="Raw_DeserializedByHand_Json"/> and <see cref="Raw_DeserializedByHand_Protobuf"/> are the raw consumer with
+/// each value read by hand after its framing (System.Text.Json source-generated, or Google.Protobuf's <c>ParseFrom</c>):
+/// the same work as ours without our consumer, so their ratio to ours is what the wrapper costs.
 /// </summary>
 /// <remarks>
 /// The topics are written once, in setup. A fresh consumer is built before each iteration, outside the measurement,
@@ -67,6 +72,16 @@ public class ConsumerBenchmarks
     [IterationSetup(Target = nameof(Raw_ThreadHandOff))]
     public void BeforeRawHandOff() => BeforeRaw();
 
+    [IterationSetup(Target = nameof(Raw_DeserializedByHand_Json))]
+    public void BeforeRawJson() => BeforeRaw();
+
+    [IterationSetup(Target = nameof(Raw_DeserializedByHand_Protobuf))]
+    public void BeforeRawProtobuf()
+    {
+        _rawConsumer = new ConsumerBuilder<string, byte[]>(_stack.ConsumerConfig()).Build();
+        Learn(_protobufTopic, _rawConsumer.QueryWatermarkOffsets);
+    }
+
     [IterationSetup(Target = nameof(Json_Validated))]
     public void BeforeJsonValidated() => _jsonConsumer = JsonConsumer(_jsonValidating);
 
@@ -113,6 +128,14 @@ public class ConsumerBenchmarks
 
         return bytes;
     }
+
+    [Benchmark(OperationsPerInvoke = Messages)]
+    public long Raw_DeserializedByHand_Json() =>
+        ReadRaw(_jsonTopic, value => JsonSerializer.Deserialize(Framing.Payload(value), BenchJsonContext.Default.User)!.FavoriteNumber);
+
+    [Benchmark(OperationsPerInvoke = Messages)]
+    public long Raw_DeserializedByHand_Protobuf() =>
+        ReadRaw(_protobufTopic, value => ProtoUser.Parser.ParseFrom(value.AsSpan(6)).FavoriteNumber); // header, then message index 0
 
     /// <summary>
     /// The raw consumer polled on a thread of its own that hands each record to the reader through a bounded
@@ -191,6 +214,29 @@ public class ConsumerBenchmarks
         }
 
         throw new TimeoutException($"Read {read} of {Messages} records.");
+    }
+
+    private long ReadRaw(string topic, Func<byte[], long> field)
+    {
+        var consumer = _rawConsumer!;
+        consumer.Assign(FromTheBeginning(topic));
+        var deadline = DateTime.UtcNow + Patience;
+        long sum = 0;
+        for (var read = 0; read < Messages;)
+        {
+            var record = consumer.Consume(TimeSpan.FromSeconds(1));
+            if (record is { IsPartitionEOF: false })
+            {
+                sum += field(record.Message.Value);
+                read++;
+            }
+            else if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Read {read} of {Messages} records.");
+            }
+        }
+
+        return sum;
     }
 
     private static List<TopicPartitionOffset> FromTheBeginning(string topic) =>

@@ -131,6 +131,11 @@ public sealed class JsonSchemaDeserializer<T> : IFastPathDeserializer<T>
         return false;
     }
 
+    /// <summary>Fetches and prepares the latest schema of <paramref name="subject"/>, so that records written with it deserialize without waiting for the registry.</summary>
+    /// <param name="subject">The subject, for example <c>orders-value</c>.</param>
+    /// <returns>The latest schema's id, or null when the subject has no schema yet.</returns>
+    internal Task<int?> WarmUpAsync(string subject) => _writers.PrepareLatestAsync(subject);
+
     private static int ReadSchemaId(ReadOnlySpan<byte> framed, SerializationContext context)
     {
         try

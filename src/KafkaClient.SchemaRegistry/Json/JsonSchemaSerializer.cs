@@ -35,6 +35,7 @@ public sealed class JsonSchemaSerializer<T> : IFastPathSerializer<T>
     private readonly Lazy<Task<IJsonValidator>> _validator;
     private readonly Lazy<Task<IJsonValidator>> _valueValidator;
     private readonly WriterSchemas<Target> _targets;
+    private readonly string _recordName;
 
     /// <summary>Initializes a new instance of the <see cref="JsonSchemaSerializer{T}"/> class.</summary>
     /// <param name="registry">The registry client, for example Confluent's <see cref="CachedSchemaRegistryClient"/>.</param>
@@ -65,6 +66,7 @@ public sealed class JsonSchemaSerializer<T> : IFastPathSerializer<T>
         }
 
         var recordName = JsonNode.Parse(_schema)?["title"]?.GetValue<string>() ?? typeof(T).FullName!;
+        _recordName = recordName;
         _writerOptions = WriterOptions(_json);
         _validator = new Lazy<Task<IJsonValidator>>(() => JsonValidation.CreateAsync(_schema));
         _valueValidator = new Lazy<Task<IJsonValidator>>(async () => ForValues(await _validator.Value.ConfigureAwait(false)));
@@ -124,6 +126,16 @@ public sealed class JsonSchemaSerializer<T> : IFastPathSerializer<T>
         serialized = null;
         return false;
     }
+
+    /// <summary>Resolves (registers or looks up) the schema of a topic's subject and prepares its validator, as the first value would, so that later values need no registry call.</summary>
+    /// <param name="context">The topic and whether this is a key or a value.</param>
+    /// <returns>A task that completes when values for that topic serialize without waiting.</returns>
+    internal Task WarmUpAsync(SerializationContext context) => _targets.GetAsync(context);
+
+    /// <summary>Names the subject of a topic's keys or values as <c>subject.name.strategy</c> says.</summary>
+    /// <param name="context">The topic and whether this is a key or a value.</param>
+    /// <returns>The subject.</returns>
+    internal string SubjectFor(SerializationContext context) => _config.Subject(context, _recordName);
 
     /// <summary>Gets a value indicating whether the serializer adds headers: false, the schema id is in the payload.</summary>
     bool IFastPathSerializer<T>.MayWriteHeaders => false;

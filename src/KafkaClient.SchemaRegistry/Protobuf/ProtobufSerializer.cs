@@ -103,6 +103,16 @@ public sealed class ProtobufSerializer<T> : IFastPathSerializer<T>
         return false;
     }
 
+    /// <summary>Resolves (registers or looks up) the schema of a topic's subject, its imports first, as the first value would, so that later values need no registry call.</summary>
+    /// <param name="context">The topic and whether this is a key or a value.</param>
+    /// <returns>A task that completes when values for that topic serialize without waiting.</returns>
+    internal Task WarmUpAsync(SerializationContext context) => _targets.GetAsync(context);
+
+    /// <summary>Names the subject of a topic's keys or values as <c>subject.name.strategy</c> says.</summary>
+    /// <param name="context">The topic and whether this is a key or a value.</param>
+    /// <returns>The subject.</returns>
+    internal string SubjectFor(SerializationContext context) => _config.Subject(context, _descriptor.FullName);
+
     /// <summary>Gets a value indicating whether the serializer adds headers: false, the schema id is in the payload.</summary>
     bool IFastPathSerializer<T>.MayWriteHeaders => false;
 

@@ -45,6 +45,26 @@ internal sealed class ReaderSchemas<TReader>
     /// <returns>True when known.</returns>
     public bool TryGet(int id, out TReader reader) => _cache.TryGet(id, out reader);
 
+    /// <summary>Prepares the reader for the latest schema registered under <paramref name="subject"/>, so that records written with it need no registry call.</summary>
+    /// <param name="subject">The subject.</param>
+    /// <returns>The latest schema's id, or null when the subject has no schema yet (nothing to prepare).</returns>
+    /// <exception cref="Exception">The format's exception for a registry call that failed otherwise, or a schema that cannot be prepared.</exception>
+    public async Task<int?> PrepareLatestAsync(string subject)
+    {
+        RegisteredSchema latest;
+        try
+        {
+            latest = await _errors.CallAsync(() => _registry.GetLatestSchemaAsync(subject), $"looking up the latest schema of subject \"{ErrorText.Safe(subject, 256)}\"", subject: subject).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex.InnerException is SchemaRegistryException { ErrorCode: RegistryErrors.SubjectNotFound })
+        {
+            return null;
+        }
+
+        _ = await GetAsync(latest.Id).ConfigureAwait(false);
+        return latest.Id;
+    }
+
     private async Task<TReader> LoadAsync(int id)
     {
         var schema = await _errors.CallAsync(() => _registry.GetSchemaAsync(id, _format), $"fetching schema {id}", id).ConfigureAwait(false);

@@ -73,6 +73,9 @@ internal static class RegistryErrors
     /// <summary>Confluent's error code for a schema id the registry does not know.</summary>
     public const int SchemaNotFound = 40403;
 
+    /// <summary>Confluent's error code for a subject that has no schema.</summary>
+    public const int SubjectNotFound = 40401;
+
     /// <summary>Classifies an exception thrown by a registry client call.</summary>
     /// <param name="exception">The exception.</param>
     /// <param name="lookupById">True when the call looked a schema up by id, so that a bare HTTP 404 means an unknown id.</param>

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Hosting;
 
 namespace KafkaClient.Hosting;
 
-/// <summary>The clients registered through <see cref="KafkaServiceCollectionExtensions"/>, by service type and key.</summary>
+/// <summary>The clients and serdes registered through <see cref="KafkaServiceCollectionExtensions"/>, by service type and key.</summary>
 internal sealed class ClientRegistrations
 {
     public List<(Type ServiceType, object? ServiceKey)> Clients { get; } = [];
@@ -24,7 +24,7 @@ internal sealed class ClientRegistrations
     }
 }
 
-/// <summary>Resolves every registered client when the host starts, so that a misconfigured one fails the start.</summary>
+/// <summary>Resolves every registered client and serde when the host starts, so that a misconfigured one fails the start.</summary>
 internal sealed class ClientValidator(IServiceProvider provider, ClientRegistrations registrations) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
@@ -50,7 +50,7 @@ internal sealed class ClientValidator(IServiceProvider provider, ClientRegistrat
         if (failures.Count > 0)
         {
             throw new InvalidOperationException(
-                $"{failures.Count} Kafka client(s) are misconfigured: {string.Join(" | ", messages)}",
+                $"{failures.Count} Kafka client(s) or serde(s) are misconfigured: {string.Join(" | ", messages)}",
                 failures.Count == 1 ? failures[0] : new AggregateException(failures));
         }
 

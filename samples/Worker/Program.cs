@@ -69,6 +69,8 @@ builder.Logging.ClearProviders().AddSimpleConsole(options => options.SingleLine 
 builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
 {
     ["Kafka:SchemaRegistry:url"] = embeddedRegistry?.Url ?? registryUrl!,
+    ["Kafka:Serdes:Order:subject.name.strategy"] = "topic",  // serde settings, as JsonSchemaSerdeConfig names them
+    ["Kafka:Serdes:Order:validate.on.serialize"] = "true",
     ["Kafka:Producer:bootstrap.servers"] = bootstrapServers,
     ["Kafka:Producer:linger.ms"] = "5",
     ["Kafka:Orders:bootstrap.servers"] = bootstrapServers,
@@ -82,10 +84,13 @@ builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
 });
 var kafka = builder.Configuration.GetSection("Kafka");
 
-// One registry client, and the Order serdes from the container: the producer and both consumers use them.
+// One registry client, and the Order serdes from the container, their settings from a section: the producer and
+// both consumers use them.
 builder.Services.AddSchemaRegistryClient(kafka.GetSection("SchemaRegistry"));
-builder.Services.AddSingleton<IAsyncSerializer<Order>>(sp => new JsonSchemaSerializer<Order>(sp.GetRequiredService<ISchemaRegistryClient>()));
-builder.Services.AddSingleton<IAsyncDeserializer<Order>>(sp => new JsonSchemaDeserializer<Order>(sp.GetRequiredService<ISchemaRegistryClient>()));
+builder.Services.AddKafkaSerde<IAsyncSerializer<Order>>(kafka.GetSection("Serdes:Order"), (sp, config) =>
+    new JsonSchemaSerializer<Order>(sp.GetRequiredService<ISchemaRegistryClient>(), config: new JsonSchemaSerdeConfig(config)));
+builder.Services.AddKafkaSerde<IAsyncDeserializer<Order>>(kafka.GetSection("Serdes:Order"), (sp, config) =>
+    new JsonSchemaDeserializer<Order>(sp.GetRequiredService<ISchemaRegistryClient>(), new JsonSchemaSerdeConfig(config)));
 builder.Services.AddKafkaProducer<string, Order>(kafka.GetSection("Producer"));
 
 // The hosted consumer: two attempts in place, then the retry topic (handled 1 s later), then the dead-letter topic.
@@ -109,11 +114,12 @@ builder.Services.AddKafkaConsumerService<string, Order, DeadLetterHandler>(kafka
     options.ShutdownTimeout = TimeSpan.FromSeconds(10);
 });
 
-// The hosted consumers' own consumers are registered under a key private to each service, so no
-// AddKafkaConsumer<...> check can reach them: the checks here are the broker's and the registry's.
+// The broker, the registry, and each hosted consumer (by its handler type): running, assigned, not stalled.
 builder.Services.AddHealthChecks()
     .AddKafkaBroker(kafka.GetSection("Producer"))
-    .AddSchemaRegistry();
+    .AddSchemaRegistry()
+    .AddKafkaConsumerService<OrderHandler>()
+    .AddKafkaConsumerService<DeadLetterHandler>();
 
 var stats = new WorkerStats(Count: 10, FailingOrder: "order-7");
 builder.Services.AddSingleton(stats);

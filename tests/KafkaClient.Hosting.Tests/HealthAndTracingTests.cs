@@ -154,6 +154,151 @@ public sealed class HealthAndTracingTests(HostedConsumerFixture kafka)
     }
 
     [Fact]
+    public async Task The_hosted_consumer_check_follows_the_service_and_turns_unhealthy_while_a_handler_hangs()
+    {
+        var topic = HostedConsumerFixture.Unique("service-health");
+        var group = HostedConsumerFixture.Unique("service-health");
+        kafka.Cluster.CreateTopic(topic, 1);
+        await kafka.ProduceAsync(topic, Enumerable.Range(0, 10).Select(i => (0, (string?)$"k{i}", $"v{i}")));
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var behavior = new Behavior
+        {
+            // The fourth record hangs until the test lets it go: the six behind it wait, taken in or not read yet.
+            Handle = async (record, _) =>
+            {
+                if (record.Message.Value == "v3")
+                {
+                    await release.Task.WaitAsync(TimeSpan.FromSeconds(60));
+                }
+            },
+        };
+        using var host = Hosts.Build(behavior, services =>
+        {
+            services.AddKafkaConsumerService<string, string, TestHandler>(o =>
+            {
+                foreach (var (key, value) in kafka.ConsumerConfig())
+                {
+                    o.Consumer.Config[key] = value;
+                }
+
+                o.Topics.Add(topic);
+                o.GroupId = group;
+            });
+            services.AddHealthChecks().AddKafkaConsumerService<TestHandler>(stalledAfter: TimeSpan.FromSeconds(1));
+        });
+        var health = host.Services.GetRequiredService<HealthCheckService>();
+        const string Check = "kafka-consumer-service-TestHandler";
+
+        var before = await health.CheckHealthAsync();
+        Assert.Equal(HealthStatus.Unhealthy, before.Status);
+        Assert.Equal("TestHandler is not running.", before.Entries[Check].Description);
+
+        await host.StartAsync();
+        var stalled = await Until(health, HealthStatus.Unhealthy, report => report.Entries[Check].Description!.Contains("stalled", StringComparison.Ordinal));
+        Assert.Contains($"is stalled: {topic} [0] at offset ", stalled.Entries[Check].Description, StringComparison.Ordinal);
+        Assert.Equal(["v0", "v1", "v2", "v3"], behavior.Journal.Select(s => s.Value));
+
+        release.SetResult();
+        var healthy = await Until(health, HealthStatus.Healthy);
+        Assert.Contains("has 1 partition(s), none stalled", healthy.Entries[Check].Description, StringComparison.Ordinal);
+        Assert.True(await Hosts.Eventually(() => behavior.Journal.Count == 10));
+
+        await Hosts.StopAsync(host);
+        var after = await health.CheckHealthAsync();
+        Assert.Equal(HealthStatus.Unhealthy, after.Status);
+        Assert.Equal("TestHandler is not running.", after.Entries[Check].Description);
+    }
+
+    [Fact]
+    public async Task A_retry_partition_waiting_for_its_due_time_is_not_stalled()
+    {
+        var topic = HostedConsumerFixture.Unique("service-deferred");
+        var group = HostedConsumerFixture.Unique("service-deferred");
+        kafka.Cluster.CreateTopic(topic, 1);
+        kafka.Cluster.CreateTopic($"{topic}-retry-2m", 1);
+        await kafka.ProduceAsync(topic, [(0, "a", "poison")]);
+        var logs = new MemoryLoggerProvider();
+        var behavior = new Behavior { Handle = (_, _) => throw new InvalidOperationException("no") };
+        using var host = Hosts.Build(
+            behavior,
+            services =>
+            {
+                services.AddKafkaConsumerService<string, string, TestHandler>(o =>
+                {
+                    foreach (var (key, value) in kafka.ConsumerConfig())
+                    {
+                        o.Consumer.Config[key] = value;
+                    }
+
+                    o.Topics.Add(topic);
+                    o.GroupId = group;
+                    o.MaxAttempts = 1;
+                    o.RetryTopicDelays.Add(TimeSpan.FromMinutes(2));
+                });
+                services.AddHealthChecks().AddKafkaConsumerService<TestHandler>(stalledAfter: TimeSpan.FromMilliseconds(500));
+            },
+            logs);
+        var health = host.Services.GetRequiredService<HealthCheckService>();
+        await host.StartAsync();
+        Assert.True(await Hosts.Eventually(() => logs.Records.Any(r => r.EventId.Name == "RecordDeferred")), "the retry record was not deferred");
+
+        // The retry partition has a record to read and does not move for two minutes: it waits, it is not stalled.
+        var reports = new List<HealthReport>();
+        for (var i = 0; i < 10; i++)
+        {
+            reports.Add(await health.CheckHealthAsync());
+            await Task.Delay(200);
+        }
+
+        await Hosts.StopAsync(host);
+        Assert.All(reports, r => Assert.True(r.Status == HealthStatus.Healthy, r.Entries.Single().Value.Description));
+        Assert.Equal(1, kafka.Count($"{topic}-retry-2m"));
+    }
+
+    [Fact]
+    public async Task The_hosted_consumer_check_is_degraded_for_a_member_left_without_partitions()
+    {
+        var topic = HostedConsumerFixture.Unique("service-idle");
+        var group = HostedConsumerFixture.Unique("service-idle");
+        kafka.Cluster.CreateTopic(topic, 1);
+        void Register(IServiceCollection services)
+        {
+            services.AddKafkaConsumerService<string, string, TestHandler>(o =>
+            {
+                foreach (var (key, value) in kafka.ConsumerConfig())
+                {
+                    o.Consumer.Config[key] = value;
+                }
+
+                o.Topics.Add(topic);
+                o.GroupId = group;
+            });
+            services.AddHealthChecks().AddKafkaConsumerService<TestHandler>("orders");
+        }
+
+        // Two members of one group, one partition: one of them reads it, the other has nothing.
+        using var first = Hosts.Build(new Behavior(), Register);
+        using var second = Hosts.Build(new Behavior(), Register);
+        await first.StartAsync();
+        await second.StartAsync();
+        var checks = new[] { first, second }.Select(h => h.Services.GetRequiredService<HealthCheckService>()).ToArray();
+        HealthStatus[] statuses = [];
+        string[] descriptions = [];
+        var settled = await Hosts.Eventually(() =>
+        {
+            var reports = checks.Select(c => c.CheckHealthAsync().GetAwaiter().GetResult()).ToArray();
+            statuses = [.. reports.Select(r => r.Status).Order()];
+            descriptions = [.. reports.Select(r => r.Entries["orders"].Description ?? string.Empty)];
+            return statuses.SequenceEqual([HealthStatus.Degraded, HealthStatus.Healthy]);
+        });
+        await Task.WhenAll(Hosts.StopAsync(first), Hosts.StopAsync(second));
+
+        Assert.True(settled, $"statuses [{string.Join(", ", statuses)}]: {string.Join(" | ", descriptions)}");
+        Assert.Contains(descriptions, d => d.StartsWith("TestHandler (consumer ", StringComparison.Ordinal) && d.EndsWith(") has no partitions assigned.", StringComparison.Ordinal));
+        Assert.Contains(descriptions, d => d.EndsWith("has 1 partition(s), none stalled.", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_real_registry_outage_holds_the_hosted_consumer_on_its_record_and_nothing_is_dead_lettered()
     {
         var topic = HostedConsumerFixture.Unique("registry-outage");
@@ -220,15 +365,15 @@ public sealed class HealthAndTracingTests(HostedConsumerFixture kafka)
         Assert.Equal([2L], kafka.Committed(group, topic, 1));
     }
 
-    /// <summary>Runs the checks until they report <paramref name="status"/>, for at most a minute.</summary>
-    private static async Task<HealthReport> Until(HealthCheckService health, HealthStatus status)
+    /// <summary>Runs the checks until they report <paramref name="status"/> (and <paramref name="also"/> holds), for at most a minute.</summary>
+    private static async Task<HealthReport> Until(HealthCheckService health, HealthStatus status, Func<HealthReport, bool>? also = null)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
         HealthReport report;
         do
         {
             report = await health.CheckHealthAsync();
-            if (report.Status == status)
+            if (report.Status == status && (also is null || also(report)))
             {
                 return report;
             }

@@ -18,7 +18,7 @@ namespace KafkaClient.Hosting;
 /// resumed by the reader when it is due, so other partitions go on meanwhile.
 /// </para>
 /// </remarks>
-internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposable
+internal sealed class ConsumerRun<TKey, TValue> : IDisposable
 {
     private static readonly TimeSpan LongestPoll = TimeSpan.FromSeconds(1);
 
@@ -40,6 +40,8 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
     private DeserializingConsumer<TKey, TValue>? _consumer;
     private long _stopAt;
     private volatile bool _closing;
+    private int _phase = (int)HostedConsumerPhase.Starting;
+    private volatile string? _failure;
 
     public ConsumerRun(IServiceProvider provider, ConsumerServiceRegistration<TKey, TValue> registration)
     {
@@ -67,6 +69,8 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
             : new BatchDispatcher<TKey, TValue>(_settings, ProcessBatchAsync);
     }
 
+    private HostedConsumerPhase Phase => (HostedConsumerPhase)Volatile.Read(ref _phase);
+
     /// <summary>The host stopped waiting for this service: handlers' tokens fire now.</summary>
     public void Abort()
     {
@@ -86,6 +90,7 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
         if (stoppingToken.IsCancellationRequested)
         {
             // Stopped before it ran: no consumer is made only to be closed.
+            Volatile.Write(ref _phase, (int)HostedConsumerPhase.NotRunning);
             return;
         }
 
@@ -98,6 +103,7 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
         {
             ServiceLog.Failed(_logger, ex, _name);
             await ShutdownAsync().ConfigureAwait(false);
+            Fail(ex);
             throw;
         }
 
@@ -122,8 +128,50 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
         await ShutdownAsync().ConfigureAwait(false);
         if (failure is not null)
         {
+            Fail(failure);
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
         }
+
+        Volatile.Write(ref _phase, (int)HostedConsumerPhase.NotRunning);
+    }
+
+    /// <summary>Takes a snapshot for a health check: the phase and, while reading, each assigned partition's progress.</summary>
+    public HostedConsumerSnapshot Snapshot()
+    {
+        var phase = Phase;
+        if (phase != HostedConsumerPhase.Running || _consumer is not { } consumer)
+        {
+            return new HostedConsumerSnapshot(phase, _failure);
+        }
+
+        List<(PartitionState State, bool Deferred)> states;
+        lock (_gate)
+        {
+            states = [.. _partitions.Values.Select(state => (state, _deferred.ContainsKey(state.Partition)))];
+        }
+
+        var partitions = new List<PartitionProgress>(states.Count);
+        try
+        {
+            foreach (var (state, deferred) in states.OrderBy(s => s.State.Partition.Topic, StringComparer.Ordinal).ThenBy(s => s.State.Partition.Partition.Value))
+            {
+                partitions.Add(new PartitionProgress(
+                    state.Partition,
+                    state,
+                    consumer.Position(state.Partition),
+                    consumer.GetWatermarkOffsets(state.Partition).High,
+                    state.Finished,
+                    state.InFlight,
+                    deferred));
+            }
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or KafkaException or KafkaClientException)
+        {
+            // Closed or closing meanwhile.
+            return new HostedConsumerSnapshot(Phase == HostedConsumerPhase.Running ? HostedConsumerPhase.Stopping : Phase, _failure);
+        }
+
+        return new HostedConsumerSnapshot(HostedConsumerPhase.Running, null, consumer.Name, partitions);
     }
 
     public void OnAssigned(IReadOnlyList<TopicPartition> partitions)
@@ -201,8 +249,9 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
             _forwarder = new Forwarder(_provider.GetRequiredKeyedService<ISerializingProducer<byte[], byte[]>>(_registration), _topology, _settings, _logger, _name);
         }
 
-        _registration.Listener = this;
         _consumer.Subscribe(_topology.Subscribed);
+        Interlocked.CompareExchange(ref _phase, (int)HostedConsumerPhase.Running, (int)HostedConsumerPhase.Starting);
+
         ServiceLog.Started(_logger, _name, string.Join(", ", _topology.Subscribed), _group);
     }
 
@@ -248,6 +297,7 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
             var delivered = consumer.TakeDelivered();
             if (record is not null && !record.IsPartitionEOF && delivered is not null && Admit(record) is { } state && !Defer(record))
             {
+                state.Took();
                 try
                 {
                     await _dispatcher.AcceptAsync(new Delivery<TKey, TValue>(record, delivered, state), _stop.Token).ConfigureAwait(false);
@@ -453,11 +503,13 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
         {
             case Outcome.Handled:
                 _consumer!.Acknowledge(delivery.Delivered);
+                delivery.Partition.Finish();
                 return true;
             case Outcome.Failed when !delivery.Partition.Revoked:
                 if (await _forwarder.ForwardAsync(delivery.Delivered, result, _stop.Token, _abort.Token).ConfigureAwait(false))
                 {
                     _consumer!.Acknowledge(delivery.Delivered);
+                    delivery.Partition.Finish();
                     return true;
                 }
 
@@ -472,6 +524,11 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
     {
         if (Interlocked.CompareExchange(ref _stopAt, _settings.Time.GetTimestamp(), 0) == 0)
         {
+            if (Interlocked.CompareExchange(ref _phase, (int)HostedConsumerPhase.Stopping, (int)HostedConsumerPhase.Starting) != (int)HostedConsumerPhase.Starting)
+            {
+                Interlocked.CompareExchange(ref _phase, (int)HostedConsumerPhase.Stopping, (int)HostedConsumerPhase.Running);
+            }
+
             try
             {
                 _abort.CancelAfter(_settings.ShutdownTimeout - _settings.CloseReserve);
@@ -516,7 +573,6 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
 
         if (_consumer is not { } consumer)
         {
-            _registration.Listener = null;
             return;
         }
 
@@ -537,10 +593,13 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
         {
             ServiceLog.CloseFailed(_logger, ex, _name);
         }
-        finally
-        {
-            _registration.Listener = null;
-        }
+    }
+
+    private void Fail(Exception failure)
+    {
+        // Secret values never reach these messages: the registrations redact them when the clients are built.
+        _failure = $"{failure.GetType().Name}: {failure.Message}";
+        Volatile.Write(ref _phase, (int)HostedConsumerPhase.Failed);
     }
 
     /// <summary>Commits the handled offsets synchronously, trying again while the failure is retriable (a rebalance in progress) and time is left.</summary>

@@ -13,14 +13,20 @@ internal sealed class KafkaConsumerService<TKey, TValue>(IServiceProvider provid
         // Cheap and without I/O: a wrong option fails the host's start, naming it.
         OptionsCheck.Validate(registration.Options, registration.Name);
         _run = new ConsumerRun<TKey, TValue>(provider, registration);
+        registration.Run = _run;
         return base.StartAsync(cancellationToken);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         // The host's own shutdown timeout ends the handlers' time too.
-        using var giveUp = cancellationToken.Register(() => _run?.Abort());
+        var run = _run;
+        using var giveUp = cancellationToken.Register(() => run?.Abort());
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (registration.Run == run)
+        {
+            registration.Run = null;
+        }
     }
 
     public override void Dispose()

@@ -105,29 +105,30 @@ public static class KafkaConsumerServiceExtensions
         where THandler : class, IKafkaRecordHandler<TKey, TValue> =>
         Add(services, new ConsumerServiceRegistration<TKey, TValue>(
             typeof(THandler).Name,
+            typeof(THandler),
             configuration,
             configure,
             static (provider, record, cancellationToken) => provider.GetRequiredService<THandler>().HandleAsync(record, cancellationToken),
             null,
-            static provider => provider.GetRequiredService<THandler>()),
-            typeof(THandler));
+            static provider => provider.GetRequiredService<THandler>()));
 
     private static IServiceCollection AddBatchService<TKey, TValue, THandler>(
         IServiceCollection services, IConfiguration? configuration, Action<KafkaConsumerServiceOptions<TKey, TValue>> configure)
         where THandler : class, IKafkaBatchHandler<TKey, TValue> =>
         Add(services, new ConsumerServiceRegistration<TKey, TValue>(
             typeof(THandler).Name,
+            typeof(THandler),
             configuration,
             configure,
             null,
             static (provider, records, cancellationToken) => provider.GetRequiredService<THandler>().HandleAsync(records, cancellationToken),
-            static provider => provider.GetRequiredService<THandler>()),
-            typeof(THandler));
+            static provider => provider.GetRequiredService<THandler>()));
 
-    private static IServiceCollection Add<TKey, TValue>(IServiceCollection services, ConsumerServiceRegistration<TKey, TValue> registration, Type handler)
+    private static IServiceCollection Add<TKey, TValue>(IServiceCollection services, ConsumerServiceRegistration<TKey, TValue> registration)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.TryAdd(ServiceDescriptor.Scoped(handler, handler));
+        services.TryAdd(ServiceDescriptor.Scoped(registration.HandlerType, registration.HandlerType));
+        services.AddSingleton<IHostedConsumerProbe>(registration); // for KafkaHealthChecks.AddKafkaConsumerService
         services.AddKeyedKafkaConsumer<TKey, TValue>(registration, registration.ConfigureConsumer);
         services.AddKeyedKafkaProducer<byte[], byte[]>(registration, registration.ConfigureProducer);
 

@@ -76,6 +76,133 @@ public sealed class HealthAndTracingTests(HostedConsumerFixture kafka)
     }
 
     [Fact]
+    public async Task A_batch_handler_runs_inside_one_process_activity_linked_to_each_records_producer()
+    {
+        var topic = HostedConsumerFixture.Unique("traced-batch");
+        kafka.Cluster.CreateTopic(topic, 2);
+        var stopped = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == KafkaClientTelemetry.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = stopped.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        // Each record is produced in a trace of its own.
+        var traces = new Dictionary<string, ActivityTraceId>();
+        await using (var producer = new SerializingProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = kafka.Cluster.BootstrapServers }).Build())
+        {
+            for (var i = 0; i < 6; i++)
+            {
+                using var request = new Activity("request").Start();
+                traces[$"v{i}"] = request.TraceId;
+                await producer.ProduceAsync(new TopicPartition(topic, i % 2), new Message<string, string> { Key = $"k{i}", Value = $"v{i}" });
+            }
+        }
+
+        var sends = stopped.Where(a => a.DisplayName == "send " + topic).ToDictionary(a => a.TraceId, a => a.Context.SpanId);
+        var seen = new ConcurrentQueue<(string[] Values, Activity? Current, ActivityLink[] Links)>();
+        var calls = 0;
+        var behavior = new Behavior
+        {
+            HandleBatch = (records, _) =>
+            {
+                var current = Activity.Current;
+                seen.Enqueue(([.. records.Select(r => r.Message.Value)], current, [.. current?.Links ?? []]));
+                return Interlocked.Increment(ref calls) == 1 ? throw new InvalidOperationException("first attempt fails") : ValueTask.CompletedTask;
+            },
+        };
+        var group = HostedConsumerFixture.Unique("traced-batch");
+        using var host = Hosts.Build(behavior, services => services.AddKafkaBatchConsumerService<string, string, TestBatchHandler>(o =>
+        {
+            foreach (var (key, value) in kafka.ConsumerConfig())
+            {
+                o.Consumer.Config[key] = value;
+            }
+
+            o.Topics.Add(topic);
+            o.GroupId = group;
+            o.MaxBatchSize = 6;
+            o.MaxBatchWait = TimeSpan.FromSeconds(2);
+            o.MaxAttempts = 2;
+            o.RetryBackoff = TimeSpan.FromMilliseconds(10);
+        }));
+        await host.StartAsync();
+        Assert.True(await Hosts.Eventually(() => kafka.Committed(group, topic, 2).Sum() == 6), "the batches were not all handled");
+        await Hosts.StopAsync(host);
+
+        var processes = stopped.Where(a => a.DisplayName == "process " + topic).ToList();
+        Assert.Equal(seen.Count, processes.Count); // one activity per attempt, each ended
+        Assert.Equal(6, seen.Skip(1).Sum(s => s.Values.Length)); // after the failed first attempt, each record once
+        foreach (var (values, current, links) in seen)
+        {
+            Assert.NotNull(current);
+            Assert.Equal("process " + topic, current.DisplayName);
+            Assert.Equal(ActivityKind.Consumer, current.Kind);
+            Assert.Equal(KafkaClientTelemetry.Name, current.Source.Name);
+            Assert.Equal(group, current.GetTagItem("messaging.consumer.group.name"));
+            Assert.Equal("process", current.GetTagItem("messaging.operation.type"));
+            Assert.Equal(topic, current.GetTagItem("messaging.destination.name"));
+            Assert.Equal(values.Length > 1 ? values.Length : null, current.GetTagItem("messaging.batch.message_count"));
+
+            // One link per record, in the batch's order, to its producer's send span; the batch belongs to none of their traces.
+            Assert.Equal(values.Select(v => $"{traces[v]}-{sends[traces[v]]}"), links.Select(l => $"{l.Context.TraceId}-{l.Context.SpanId}"));
+            Assert.DoesNotContain(current.TraceId, traces.Values);
+        }
+
+        var failed = processes.Single(a => a.Status == ActivityStatusCode.Error);
+        Assert.Equal(typeof(InvalidOperationException).FullName, failed.GetTagItem("error.type"));
+        Assert.Same(seen.First().Current, failed);
+    }
+
+    [Fact]
+    public void A_batch_from_several_topics_is_one_process_activity_without_a_destination()
+    {
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == KafkaClientTelemetry.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(listener);
+        static ConsumeResult<string, string> Record(string topic, int partition, ActivityContext? producer)
+        {
+            var headers = new Headers();
+            if (producer is { } context)
+            {
+                headers.Add("traceparent", System.Text.Encoding.UTF8.GetBytes($"00-{context.TraceId}-{context.SpanId}-01"));
+            }
+
+            return new ConsumeResult<string, string> { Topic = topic, Partition = partition, Offset = 7, Message = new Message<string, string> { Key = "k", Value = "v", Headers = headers } };
+        }
+
+        var a = new ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded);
+        var b = new ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded);
+        using var parent = new Activity("poll loop").Start();
+        using (var batch = KafkaClientTelemetry.StartBatchProcessActivity([Record("orders", 0, a), Record("payments", 0, null), Record("orders", 1, b)], "g"))
+        {
+            Assert.NotNull(batch);
+            Assert.Equal("process", batch.DisplayName);
+            Assert.Null(batch.GetTagItem("messaging.destination.name"));
+            Assert.Null(batch.GetTagItem("messaging.destination.partition.id"));
+            Assert.Null(batch.GetTagItem("messaging.kafka.offset"));
+            Assert.Equal(3, batch.GetTagItem("messaging.batch.message_count"));
+            Assert.Equal(parent.SpanId, batch.ParentSpanId); // the current activity, not a producer, is the parent
+            Assert.Equal([a.SpanId, b.SpanId], batch.Links.Select(l => l.Context.SpanId));
+        }
+
+        // One topic and one partition: named after the topic, with the partition.
+        using (var batch = KafkaClientTelemetry.StartBatchProcessActivity([Record("orders", 1, a), Record("orders", 1, b)]))
+        {
+            Assert.Equal("process orders", batch!.DisplayName);
+            Assert.Equal("orders", batch.GetTagItem("messaging.destination.name"));
+            Assert.Equal("1", batch.GetTagItem("messaging.destination.partition.id"));
+        }
+
+        Assert.Throws<ArgumentException>(() => KafkaClientTelemetry.StartBatchProcessActivity(Array.Empty<ConsumeResult<string, string>>()));
+    }
+
+    [Fact]
     public async Task The_broker_check_turns_unhealthy_when_the_broker_goes_down_and_healthy_when_it_returns()
     {
         await using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);

@@ -436,12 +436,20 @@ internal sealed class ConsumerRun<TKey, TValue> : IDisposable
     }
 
     /// <summary>Runs the handler inside the record's <c>process</c> activity, a child of its producer's <c>send</c>.</summary>
-    private async ValueTask HandleTracedAsync(IServiceProvider provider, ConsumeResult<TKey, TValue> record, CancellationToken cancellationToken)
+    private ValueTask HandleTracedAsync(IServiceProvider provider, ConsumeResult<TKey, TValue> record, CancellationToken cancellationToken) =>
+        TracedAsync(() => KafkaClientTelemetry.StartProcessActivity(record, _group.Length == 0 ? null : _group), () => _registration.Handle!(provider, record, cancellationToken));
+
+    /// <summary>Runs the batch handler inside one <c>process</c> activity, linked to each record's producer context.</summary>
+    private ValueTask HandleBatchTracedAsync(IServiceProvider provider, List<ConsumeResult<TKey, TValue>> records, CancellationToken cancellationToken) =>
+        TracedAsync(() => KafkaClientTelemetry.StartBatchProcessActivity(records, _group.Length == 0 ? null : _group), () => _registration.HandleBatch!(provider, records, cancellationToken));
+
+    /// <summary>Calls a handler inside the activity <paramref name="start"/> makes (current only within this call), records a failure on it, and ends it.</summary>
+    private static async ValueTask TracedAsync(Func<System.Diagnostics.Activity?> start, Func<ValueTask> handle)
     {
-        using var activity = KafkaClientTelemetry.StartProcessActivity(record, _group.Length == 0 ? null : _group);
+        using var activity = start();
         try
         {
-            await _registration.Handle!(provider, record, cancellationToken).ConfigureAwait(false);
+            await handle().ConfigureAwait(false);
         }
         catch (Exception ex) when (activity is not null)
         {
@@ -471,7 +479,7 @@ internal sealed class ConsumerRun<TKey, TValue> : IDisposable
         {
             var records = live.ConvertAll(d => d.Record);
             var result = await _attempts.RunAsync(
-                (provider, cancellationToken) => _registration.HandleBatch!(provider, records, cancellationToken),
+                (provider, cancellationToken) => HandleBatchTracedAsync(provider, records, cancellationToken),
                 () => string.Create(CultureInfo.InvariantCulture, $"a batch of {live.Count} record(s), {live[0]} to {live[^1]}"),
                 _stop.Token,
                 _abort.Token).ConfigureAwait(false);

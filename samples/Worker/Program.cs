@@ -10,7 +10,6 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text;
 using Confluent.Kafka;
-using Confluent.Kafka.Admin;
 using Confluent.SchemaRegistry;
 using KafkaClient;
 using KafkaClient.Hosting;
@@ -28,14 +27,12 @@ await using var cluster = string.IsNullOrEmpty(kafkaUrl) ? EmbeddedKafkaCluster.
 await using var embeddedRegistry = string.IsNullOrEmpty(registryUrl) ? await EmbeddedSchemaRegistry.StartAsync() : null;
 var bootstrapServers = cluster?.BootstrapServers ?? kafkaUrl!;
 
-// The orders topic, its one retry tier (1 s) and its dead-letter topic must exist before the service forwards to them.
+// The orders topic; the hosted consumer creates its retry tier (1 s) and its dead-letter topic when it starts.
 var topic = $"orders-{Guid.NewGuid():N}";
-var retryTopic = $"{topic}-retry-1s";
 var deadLetterTopic = $"{topic}-dlt";
-foreach (var name in (string[])[topic, retryTopic, deadLetterTopic])
-{
-    await CreateTopicAsync(name, partitions: 2);
-}
+using var clusterAdmin = cluster is null ? new TopicAdmin([new("bootstrap.servers", bootstrapServers)]) : null;
+var admin = (ITopicAdmin?)cluster ?? clusterAdmin!;
+await admin.CreateTopicAsync(topic, partitions: 2);
 
 Console.WriteLine($"Kafka at {bootstrapServers} ({(cluster is null ? "external" : "embedded")}), topic {topic}");
 
@@ -103,6 +100,8 @@ builder.Services.AddKafkaConsumerService<string, Order, OrderHandler>(kafka.GetS
     options.RetryBackoff = TimeSpan.FromMilliseconds(100);
     options.RetryTopicDelays.Add(TimeSpan.FromSeconds(1)); // {topic} -> {topic}-retry-1s
     options.DeadLetterTopic = "{topic}-dlt";               //         -> {topic}-dlt
+    options.CreateRetryAndDeadLetterTopics = true;         // both created at start, 2 partitions like {topic}
+    options.TopicAdmin = admin;                            // the embedded cluster's own admin, or the cluster's
     options.ShutdownTimeout = TimeSpan.FromSeconds(10);
 });
 
@@ -144,18 +143,6 @@ var ok = stats.Handled.Count == stats.Count - 1
     && Volatile.Read(ref spans) > 0
     && Interlocked.Read(ref measurements) > 0;
 return ok ? 0 : 1;
-
-async Task CreateTopicAsync(string name, int partitions)
-{
-    if (cluster is not null)
-    {
-        cluster.CreateTopic(name, partitions);
-        return;
-    }
-
-    using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
-    await admin.CreateTopicsAsync([new TopicSpecification { Name = name, NumPartitions = partitions, ReplicationFactor = -1 }]);
-}
 
 /// <summary>An order, written as JSON Schema (generated from the type, camelCase).</summary>
 internal sealed record Order(string Id, string Item, int Quantity);

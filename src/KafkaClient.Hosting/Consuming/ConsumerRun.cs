@@ -244,6 +244,11 @@ internal sealed class ConsumerRun<TKey, TValue> : IDisposable
             _registration.ResolveHandler(scope.ServiceProvider);
         }
 
+        if (_topology.Forwards && _registration.Options.CreateRetryAndDeadLetterTopics && !await CreateTopicsAsync().ConfigureAwait(false))
+        {
+            return; // stopped meanwhile: RunAsync shuts down
+        }
+
         if (_topology.Forwards)
         {
             _forwarder = new Forwarder(_provider.GetRequiredKeyedService<ISerializingProducer<byte[], byte[]>>(_registration), _topology, _settings, _logger, _name);
@@ -253,6 +258,20 @@ internal sealed class ConsumerRun<TKey, TValue> : IDisposable
         Interlocked.CompareExchange(ref _phase, (int)HostedConsumerPhase.Running, (int)HostedConsumerPhase.Starting);
 
         ServiceLog.Started(_logger, _name, string.Join(", ", _topology.Subscribed), _group);
+    }
+
+    /// <summary>Creates the missing retry and dead-letter topics through the options' admin, or one on the consumer's connection keys.</summary>
+    private async Task<bool> CreateTopicsAsync()
+    {
+        if (_registration.Options.TopicAdmin is { } given)
+        {
+            return await TopicCreator.CreateMissingAsync(given, _topology, _settings, _logger, _name, _stop.Token).ConfigureAwait(false);
+        }
+
+        var config = _registration.ConnectionConfig();
+        var logger = ClientLogger.Create(_provider, KafkaServiceCollectionExtensions.ConsumerLogCategory, config);
+        using var admin = Secrets.Guard(config, () => new TopicAdmin(config, message => logger?.OnLog(message), error => logger?.OnError(error)));
+        return await TopicCreator.CreateMissingAsync(admin, _topology, _settings, _logger, _name, _stop.Token).ConfigureAwait(false);
     }
 
     private async Task ReadAsync()

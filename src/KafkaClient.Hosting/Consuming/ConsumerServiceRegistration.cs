@@ -113,12 +113,9 @@ internal sealed class ConsumerServiceRegistration<TKey, TValue> : IHostedConsume
         }
         else
         {
-            foreach (var (key, value) in options.Consumer.Config)
+            foreach (var (key, value) in ConnectionConfig())
             {
-                if (InheritedPrefixes.Any(prefix => key.StartsWith(prefix, StringComparison.Ordinal)))
-                {
-                    target.Config[key] = value;
-                }
+                target.Config[key] = value;
             }
 
             target.Config["acks"] = "all";
@@ -127,6 +124,10 @@ internal sealed class ConsumerServiceRegistration<TKey, TValue> : IHostedConsume
 
         target.ConfigureBuilder = options.Producer.ConfigureBuilder;
     }
+
+    /// <summary>Gets the consumer's connection keys: <c>bootstrap.servers</c>, <c>client.id</c>, <c>security.protocol</c>, <c>sasl.*</c>, <c>ssl.*</c>, <c>socket.*</c> and <c>broker.address.family</c>.</summary>
+    public List<KeyValuePair<string, string>> ConnectionConfig() =>
+        [.. Options.Consumer.Config.Where(e => InheritedPrefixes.Any(prefix => e.Key.StartsWith(prefix, StringComparison.Ordinal)))];
 
     public override string ToString() => $"consumer service {Name}";
 }

@@ -142,6 +142,8 @@ public sealed class ConsumerServiceOptionsTests
         Assert.Equal(TimeSpan.FromSeconds(20), options.ShutdownTimeout);
         Assert.Equal(100, options.MaxBatchSize);
         Assert.Equal(TimeSpan.FromMilliseconds(100), options.MaxBatchWait);
+        Assert.False(options.CreateRetryAndDeadLetterTopics);
+        Assert.Null(options.TopicAdmin);
     }
 
     [Fact]

@@ -286,6 +286,127 @@ public sealed class HostedConsumerTests(HostedConsumerFixture kafka)
     }
 
     [Fact]
+    public async Task Missing_retry_and_dead_letter_topics_are_created_like_their_source_and_a_failing_handler_walks_into_them()
+    {
+        var topic = HostedConsumerFixture.Unique("create");
+        var group = HostedConsumerFixture.Unique("create");
+        var retryTopic = $"{topic}-retry-1s";
+        var deadLetters = $"{topic}-dlt";
+        kafka.Cluster.CreateTopic(topic, partitions: 3);
+        await kafka.ProduceAsync(topic, [(0, "a", "ok-1"), (1, "b", "poison"), (2, "c", "ok-2")]);
+        ITopicAdmin admin = kafka.Cluster;
+        Assert.DoesNotContain(retryTopic, await admin.ListTopicsAsync());
+        Assert.DoesNotContain(deadLetters, await admin.ListTopicsAsync());
+        var behavior = new Behavior { Handle = (record, _) => record.Message.Value == "poison" ? throw new InvalidOperationException("no") : ValueTask.CompletedTask };
+        var logs = new MemoryLoggerProvider();
+
+        using var host = Hosts.Build(
+            behavior,
+            services => services.AddKafkaConsumerService<string, string, TestHandler>(o =>
+            {
+                Options(o, topic, group);
+                o.MaxAttempts = 1;
+                o.RetryTopicDelays.Add(TimeSpan.FromSeconds(1));
+                o.DeadLetterTopic = "{topic}-dlt";
+                o.CreateRetryAndDeadLetterTopics = true;
+                o.TopicAdmin = kafka.Cluster;
+            }),
+            logs);
+        await host.StartAsync();
+        Assert.True(await Hosts.Eventually(() => logs.Records.Count(r => r.EventId.Name == "TopicCreated") == 2), "the topics were not created");
+        Assert.True(await Hosts.Eventually(() => Enumerable.Range(0, 3).Sum(p => kafka.Count(deadLetters, p)) == 1), "nothing reached the dead-letter topic");
+        await Hosts.StopAsync(host);
+
+        Assert.Equal(3, (await admin.DescribeTopicAsync(retryTopic)).Partitions.Count);
+        Assert.Equal(3, (await admin.DescribeTopicAsync(deadLetters)).Partitions.Count);
+        Assert.Equal([topic, retryTopic], behavior.Journal.Where(s => s.Value == "poison").Select(s => s.Topic));
+        Assert.Equal(["ok-1", "ok-2"], behavior.Journal.Where(s => s.Value != "poison").Select(s => s.Value).Order());
+        Assert.Contains(logs.Records, r => r.EventId.Name == "TopicCreated" && r.Text.Contains($"created topic {retryTopic} with 3 partition(s), as many as {topic}", StringComparison.Ordinal));
+        Assert.Contains(logs.Records, r => r.EventId.Name == "TopicCreated" && r.Text.Contains($"created topic {deadLetters} with 3 partition(s)", StringComparison.Ordinal));
+
+        // A second start finds them: nothing is created again.
+        var again = new MemoryLoggerProvider();
+        using (var second = Hosts.Build(
+            new Behavior(),
+            services => services.AddKafkaConsumerService<string, string, TestHandler>(o =>
+            {
+                Options(o, topic, group);
+                o.RetryTopicDelays.Add(TimeSpan.FromSeconds(1));
+                o.DeadLetterTopic = "{topic}-dlt";
+                o.CreateRetryAndDeadLetterTopics = true;
+                o.TopicAdmin = kafka.Cluster;
+            }),
+            again))
+        {
+            await second.StartAsync();
+            Assert.True(await Hosts.Eventually(() => again.Records.Any(r => r.EventId.Name == "ConsumerServiceStarted")));
+            await Hosts.StopAsync(second);
+        }
+
+        Assert.DoesNotContain(again.Records, r => r.EventId.Name is "TopicCreated" or "TopicCreationFailed" or "ConsumerServiceFailed");
+    }
+
+    [Fact]
+    public async Task A_source_topic_that_does_not_exist_gets_no_retry_topics_and_a_warning()
+    {
+        var topic = HostedConsumerFixture.Unique("absent");
+        var logs = new MemoryLoggerProvider();
+        using var host = Hosts.Build(
+            new Behavior(),
+            services => services.AddKafkaConsumerService<string, string, TestHandler>(o =>
+            {
+                Options(o, topic, HostedConsumerFixture.Unique("absent"));
+                o.RetryTopicDelays.Add(TimeSpan.FromSeconds(5));
+                o.DeadLetterTopic = "{topic}-dlt";
+                o.CreateRetryAndDeadLetterTopics = true;
+                o.TopicAdmin = kafka.Cluster;
+            }),
+            logs);
+        await host.StartAsync();
+        Assert.True(await Hosts.Eventually(() => logs.Records.Any(r => r.EventId.Name == "ConsumerServiceStarted")), "the service did not start");
+        await Hosts.StopAsync(host);
+
+        var warning = Assert.Single(logs.Records, r => r.EventId.Name == "SourceTopicMissing");
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Contains($"[{topic}-retry-5s, {topic}-dlt]", warning.Text, StringComparison.Ordinal);
+        var topics = await ((ITopicAdmin)kafka.Cluster).ListTopicsAsync();
+        Assert.DoesNotContain(topics, t => t.StartsWith(topic, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_cluster_that_refuses_to_create_a_topic_stops_the_service_naming_it()
+    {
+        // Without TopicAdmin the service uses the admin client on the consumer's keys; the embedded cluster refuses its CreateTopics.
+        var topic = HostedConsumerFixture.Unique("refused");
+        kafka.Cluster.CreateTopic(topic, partitions: 2);
+        var logs = new MemoryLoggerProvider();
+        var behavior = new Behavior();
+        using var host = Hosts.Build(
+            behavior,
+            services =>
+            {
+                services.Configure<HostOptions>(o => o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.Ignore);
+                services.AddKafkaConsumerService<string, string, TestHandler>(o =>
+                {
+                    Options(o, topic, HostedConsumerFixture.Unique("refused"));
+                    o.DeadLetterTopic = "{topic}-dlt";
+                    o.CreateRetryAndDeadLetterTopics = true;
+                });
+            },
+            logs);
+        await host.StartAsync();
+        Assert.True(await Hosts.Eventually(() => logs.Records.Any(r => r.EventId.Name == "ConsumerServiceFailed")), "the refusal did not stop the service");
+        await Hosts.StopAsync(host);
+
+        var failed = Assert.Single(logs.Records, r => r.EventId.Name == "ConsumerServiceFailed");
+        Assert.Equal(LogLevel.Critical, failed.Level);
+        var refused = Assert.IsType<KafkaOperationException>(failed.Exception);
+        Assert.Equal($"{topic}-dlt", refused.Topic);
+        Assert.Contains($"Could not create topic \"{topic}-dlt\"", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(logs.Records, r => r.EventId.Name == "ConsumerServiceStarted");
+    }
+
+    [Fact]
     public async Task A_record_waiting_on_a_retry_topic_holds_up_no_other_partition()
     {
         var topic = HostedConsumerFixture.Unique("wait");

@@ -8,6 +8,9 @@ internal sealed class ClientRegistrations
 {
     public List<(Type ServiceType, object? ServiceKey)> Clients { get; } = [];
 
+    /// <summary>Gets the clients that are not services (a hosted consumer makes its own, per run): each with its description and a call that builds and releases one.</summary>
+    public List<(string Description, Action<IServiceProvider> Build)> Builds { get; } = [];
+
     public static ClientRegistrations Of(IServiceCollection services)
     {
         foreach (var descriptor in services)
@@ -47,6 +50,19 @@ internal sealed class ClientValidator(IServiceProvider provider, ClientRegistrat
             }
         }
 
+        foreach (var (description, build) in registrations.Builds)
+        {
+            try
+            {
+                build(provider);
+            }
+            catch (Exception ex)
+            {
+                failures.Add(ex);
+                messages.Add($"{description}: {ex.Message}");
+            }
+        }
+
         if (failures.Count > 0)
         {
             throw new InvalidOperationException(
@@ -59,7 +75,7 @@ internal sealed class ClientValidator(IServiceProvider provider, ClientRegistrat
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    private static string Describe(Type type) =>
+    internal static string Describe(Type type) =>
         type.IsGenericType
             ? $"{type.Name[..type.Name.IndexOf('`', StringComparison.Ordinal)]}<{string.Join(", ", type.GetGenericArguments().Select(Describe))}>"
             : type.Name;

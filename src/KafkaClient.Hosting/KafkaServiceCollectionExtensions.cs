@@ -311,37 +311,45 @@ public static class KafkaServiceCollectionExtensions
         {
             var options = new KafkaConsumerOptions<TKey, TValue>();
             configure(options);
-            return Secrets.Guard(options.Config, () =>
-            {
-                var builder = new DeserializingConsumerBuilder<TKey, TValue>(options.Config);
-                if (Find<IAsyncDeserializer<TKey>>(provider, serviceKey) is { } asyncKey)
-                {
-                    builder.SetKeyDeserializer(asyncKey);
-                }
-                else if (Find<IDeserializer<TKey>>(provider, serviceKey) is { } syncKey)
-                {
-                    builder.SetKeyDeserializer(syncKey);
-                }
-
-                if (Find<IAsyncDeserializer<TValue>>(provider, serviceKey) is { } asyncValue)
-                {
-                    builder.SetValueDeserializer(asyncValue);
-                }
-                else if (Find<IDeserializer<TValue>>(provider, serviceKey) is { } syncValue)
-                {
-                    builder.SetValueDeserializer(syncValue);
-                }
-
-                if (ClientLogger.Create(provider, ConsumerLogCategory, options.Config) is { } logger)
-                {
-                    builder.SetLogHandler(logger.OnLog).SetErrorHandler(logger.OnError);
-                }
-
-                options.ConfigureBuilder?.Invoke(provider, builder);
-                return builder.Build();
-            });
+            return BuildConsumer(provider, serviceKey, options);
         });
     }
+
+    /// <summary>Builds a consumer as the registrations do: deserializers from the container, logging, then the options' callback; secret values kept out of what it throws.</summary>
+    /// <param name="provider">The container.</param>
+    /// <param name="serviceKey">The key to look deserializers up by first, or null.</param>
+    /// <param name="options">The consumer's options.</param>
+    /// <returns>The consumer, which the caller disposes.</returns>
+    internal static DeserializingConsumer<TKey, TValue> BuildConsumer<TKey, TValue>(IServiceProvider provider, object? serviceKey, KafkaConsumerOptions<TKey, TValue> options) =>
+        Secrets.Guard(options.Config, () =>
+        {
+            var builder = new DeserializingConsumerBuilder<TKey, TValue>(options.Config);
+            if (Find<IAsyncDeserializer<TKey>>(provider, serviceKey) is { } asyncKey)
+            {
+                builder.SetKeyDeserializer(asyncKey);
+            }
+            else if (Find<IDeserializer<TKey>>(provider, serviceKey) is { } syncKey)
+            {
+                builder.SetKeyDeserializer(syncKey);
+            }
+
+            if (Find<IAsyncDeserializer<TValue>>(provider, serviceKey) is { } asyncValue)
+            {
+                builder.SetValueDeserializer(asyncValue);
+            }
+            else if (Find<IDeserializer<TValue>>(provider, serviceKey) is { } syncValue)
+            {
+                builder.SetValueDeserializer(syncValue);
+            }
+
+            if (ClientLogger.Create(provider, ConsumerLogCategory, options.Config) is { } logger)
+            {
+                builder.SetLogHandler(logger.OnLog).SetErrorHandler(logger.OnError);
+            }
+
+            options.ConfigureBuilder?.Invoke(provider, builder);
+            return builder.Build();
+        });
 
     private static void TrackRegistry(IServiceCollection services, object? serviceKey = null)
     {

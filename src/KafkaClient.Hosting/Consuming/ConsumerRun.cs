@@ -40,6 +40,7 @@ internal sealed class ConsumerRun<TKey, TValue> : IDisposable
     private DeserializingConsumer<TKey, TValue>? _consumer;
     private long _stopAt;
     private volatile bool _closing;
+    private int _released;
     private int _phase = (int)HostedConsumerPhase.Starting;
     private volatile string? _failure;
 
@@ -227,15 +228,20 @@ internal sealed class ConsumerRun<TKey, TValue> : IDisposable
 
     public void Dispose()
     {
+        // Normally released by the shutdown; not when the service is disposed without being stopped.
+        if (Interlocked.Exchange(ref _released, 1) == 0)
+        {
+            _consumer?.Dispose();
+        }
+
         _stop.Dispose();
         _abort.Dispose();
     }
 
     private async Task StartAsync()
     {
-        var consumer = _provider.GetRequiredKeyedService<IDeserializingConsumer<TKey, TValue>>(_registration);
-        _consumer = consumer as DeserializingConsumer<TKey, TValue>
-            ?? throw new InvalidOperationException($"The consumer registered for {_registration} is a {consumer.GetType().Name}, not the DeserializingConsumer its registration builds.");
+        // A consumer of this run's own: one that was closed cannot join its group again.
+        _consumer = _registration.CreateConsumer(_provider, this);
 
         // A handler the container cannot make fails here, once, instead of on every record.
         var scope = _provider.CreateAsyncScope();
@@ -606,10 +612,15 @@ internal sealed class ConsumerRun<TKey, TValue> : IDisposable
         _closing = true;
         await CommitHandledAsync(consumer).ConfigureAwait(false);
 
+        if (Interlocked.Exchange(ref _released, 1) != 0)
+        {
+            return;
+        }
+
         try
         {
-            // librdkafka's close blocks while it leaves the group: not on a pool thread.
-            var close = Task.Factory.StartNew(consumer.Close, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            // Closes (librdkafka's close blocks while it leaves the group: not on a pool thread) and releases the consumer.
+            var close = Task.Factory.StartNew(consumer.Dispose, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             await close.WaitAsync(Left(), _settings.Time).ConfigureAwait(false);
         }
         catch (TimeoutException)

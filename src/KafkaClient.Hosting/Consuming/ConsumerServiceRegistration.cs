@@ -3,7 +3,7 @@ using Microsoft.Extensions.Configuration;
 
 namespace KafkaClient.Hosting;
 
-/// <summary>One hosted consumer's registration: its options (made once, on first use), its handler calls, its current run, and the service key of its consumer and forwarding producer.</summary>
+/// <summary>One hosted consumer's registration: its options (made once, on first use), its handler calls, its current run, the consumer each run makes, and the service key of its forwarding producer.</summary>
 /// <remarks>Thread-safe. The instance itself is the service key, so registrations never share clients.</remarks>
 internal sealed class ConsumerServiceRegistration<TKey, TValue> : IHostedConsumerProbe
 {
@@ -58,7 +58,7 @@ internal sealed class ConsumerServiceRegistration<TKey, TValue> : IHostedConsume
 
     public RetryTopology Topology => _topology.Value;
 
-    /// <summary>Gets or sets the service's current run, which receives rebalance events; null while the service is not started or stopped.</summary>
+    /// <summary>Gets or sets the service's current run, which health checks look at; null while the service is not started or stopped.</summary>
     public ConsumerRun<TKey, TValue>? Run
     {
         get => Volatile.Read(ref _run);
@@ -67,8 +67,19 @@ internal sealed class ConsumerServiceRegistration<TKey, TValue> : IHostedConsume
 
     public HostedConsumerSnapshot Snapshot() => Run?.Snapshot() ?? HostedConsumerSnapshot.NotRunning;
 
-    /// <summary>Makes the consumer's options: the service's consumer configuration, its group, its poison policy and the service's own rebalance handlers and offset storing.</summary>
-    public void ConfigureConsumer(KafkaConsumerOptions<TKey, TValue> target)
+    /// <summary>Builds a consumer for one run (or, with no run, to check the configuration), which the caller disposes.</summary>
+    /// <param name="provider">The container, for deserializers and logging.</param>
+    /// <param name="run">The run that receives its rebalance events, or null.</param>
+    /// <returns>The consumer, not subscribed.</returns>
+    public DeserializingConsumer<TKey, TValue> CreateConsumer(IServiceProvider provider, ConsumerRun<TKey, TValue>? run)
+    {
+        var options = new KafkaConsumerOptions<TKey, TValue>();
+        ConfigureConsumer(options, run);
+        return KafkaServiceCollectionExtensions.BuildConsumer(provider, this, options);
+    }
+
+    /// <summary>Makes the consumer's options: the service's consumer configuration, its group, its poison policy and the run's rebalance handlers and offset storing.</summary>
+    private void ConfigureConsumer(KafkaConsumerOptions<TKey, TValue> target, ConsumerRun<TKey, TValue>? run)
     {
         var options = Options;
         foreach (var (key, value) in options.Consumer.Config)
@@ -93,9 +104,9 @@ internal sealed class ConsumerServiceRegistration<TKey, TValue> : IHostedConsume
 
             user?.Invoke(provider, builder);
             builder
-                .SetPartitionsAssignedHandler(partitions => Run?.OnAssigned(partitions))
-                .SetPartitionsRevokedHandler(partitions => Run?.OnRevoked(partitions))
-                .SetPartitionsLostHandler(partitions => Run?.OnLost(partitions))
+                .SetPartitionsAssignedHandler(partitions => run?.OnAssigned(partitions))
+                .SetPartitionsRevokedHandler(partitions => run?.OnRevoked(partitions))
+                .SetPartitionsLostHandler(partitions => run?.OnLost(partitions))
                 .SetAcknowledgedOffsets();
         };
     }

@@ -71,6 +71,72 @@ public sealed class HostedConsumerTests(HostedConsumerFixture kafka)
     }
 
     [Fact]
+    public async Task The_service_stopped_and_started_again_in_one_host_neither_rereads_nor_skips()
+    {
+        var topic = HostedConsumerFixture.Unique("restart");
+        var group = HostedConsumerFixture.Unique("restart");
+        kafka.Cluster.CreateTopic(topic, partitions: 3);
+        await kafka.ProduceAsync(topic, Enumerable.Range(0, 60).Select(i => (i % 3, (string?)$"k{i}", $"v{i}")));
+        var behavior = new Behavior { Handle = async (_, _) => await Task.Delay(10) };
+        var logs = new MemoryLoggerProvider();
+        using var host = Hosts.Build(behavior, services => services.AddKafkaConsumerService<string, string, TestHandler>(o => Options(o, topic, group)), logs);
+        await host.StartAsync();
+        var service = host.Services.GetServices<IHostedService>().OfType<KafkaConsumerService<string, string>>().Single();
+
+        // Twice: stop the service alone (the host runs on), check the commit, add records, start it again.
+        for (var round = 1; round <= 2; round++)
+        {
+            var target = 20 * round;
+            Assert.True(await Hosts.Eventually(() => behavior.Journal.Count >= target), $"round {round}: nothing handled");
+            using (var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+            {
+                await service.StopAsync(limit.Token).WaitAsync(TimeSpan.FromSeconds(90));
+            }
+
+            var handled = behavior.Journal.ToList();
+            var committed = kafka.Committed(group, topic, 3);
+            for (var partition = 0; partition < 3; partition++)
+            {
+                // Each partition's records were handled in order, once each: the commit is the count handled.
+                var offsets = handled.Where(s => s.Partition == partition).Select(s => s.Offset).ToList();
+                Assert.Equal(Enumerable.Range(0, offsets.Count).Select(i => (long)i), offsets);
+                Assert.Equal(offsets.Count == 0 ? Offset.Unset.Value : offsets.Count, committed[partition]);
+            }
+
+            await kafka.ProduceAsync(topic, Enumerable.Range(0, 30).Select(i => (i % 3, (string?)$"k{i}", $"r{round}-{i}")));
+            Assert.Equal(handled.Count, behavior.Journal.Count); // stopped: nothing handled meanwhile
+            await service.StartAsync(CancellationToken.None);
+        }
+
+        Assert.True(await Hosts.Eventually(() => behavior.Journal.Count >= 120), "the restarted service did not handle the rest");
+        await Hosts.StopAsync(host);
+
+        var all = behavior.Journal.Select(s => s.Value).ToList();
+        Assert.Equal(120, all.Count);
+        Assert.Equal(120, all.Distinct().Count());
+        Assert.Equal([40L, 40L, 40L], kafka.Committed(group, topic, 3));
+        Assert.Equal(3, logs.Records.Count(r => r.EventId.Name == "ConsumerServiceStarted"));
+        Assert.Equal(3, logs.Records.Count(r => r.EventId.Name == "ConsumerServiceStopped"));
+    }
+
+    [Fact]
+    public async Task Starting_the_service_again_before_it_stopped_is_refused()
+    {
+        var topic = HostedConsumerFixture.Unique("twice");
+        kafka.Cluster.CreateTopic(topic);
+        var logs = new MemoryLoggerProvider();
+        using var host = Hosts.Build(new Behavior(), services => services.AddKafkaConsumerService<string, string, TestHandler>(o => Options(o, topic, HostedConsumerFixture.Unique("twice"))), logs);
+        await host.StartAsync();
+        var service = host.Services.GetServices<IHostedService>().OfType<KafkaConsumerService<string, string>>().Single();
+        Assert.True(await Hosts.Eventually(() => logs.Records.Any(r => r.EventId.Name == "ConsumerServiceStarted")));
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => service.StartAsync(CancellationToken.None));
+        Assert.Contains("StopAsync must complete before it starts again", error.Message, StringComparison.Ordinal);
+        await Hosts.StopAsync(host);
+        Assert.Single(logs.Records, r => r.EventId.Name == "ConsumerServiceStarted");
+    }
+
+    [Fact]
     public async Task A_rebalance_between_two_hosts_skips_nothing_and_each_partition_is_read_on_from_a_commit()
     {
         var topic = HostedConsumerFixture.Unique("rebalance");

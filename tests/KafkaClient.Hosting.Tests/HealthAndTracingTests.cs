@@ -26,13 +26,7 @@ public sealed class HealthAndTracingTests(HostedConsumerFixture kafka)
         var topic = HostedConsumerFixture.Unique("traced");
         kafka.Cluster.CreateTopic(topic, 1);
         var stopped = new ConcurrentQueue<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == KafkaClientTelemetry.Name,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = stopped.Enqueue,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var listener = Listen(stopped);
 
         ActivityTraceId produced;
         using (var request = new Activity("request").Start())
@@ -55,13 +49,7 @@ public sealed class HealthAndTracingTests(HostedConsumerFixture kafka)
         var group = HostedConsumerFixture.Unique("traced");
         using var host = Hosts.Build(behavior, services => services.AddKafkaConsumerService<string, string, TestHandler>(o =>
         {
-            foreach (var (key, value) in kafka.ConsumerConfig())
-            {
-                o.Consumer.Config[key] = value;
-            }
-
-            o.Topics.Add(topic);
-            o.GroupId = group;
+            kafka.Configure(o, topic, group);
         }));
         await host.StartAsync();
         var (trace, parent, name) = await seen.Task.WaitAsync(TimeSpan.FromSeconds(60));
@@ -81,13 +69,7 @@ public sealed class HealthAndTracingTests(HostedConsumerFixture kafka)
         var topic = HostedConsumerFixture.Unique("traced-batch");
         kafka.Cluster.CreateTopic(topic, 2);
         var stopped = new ConcurrentQueue<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == KafkaClientTelemetry.Name,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = stopped.Enqueue,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var listener = Listen(stopped);
 
         // Each record is produced in a trace of its own.
         var traces = new Dictionary<string, ActivityTraceId>();
@@ -116,13 +98,7 @@ public sealed class HealthAndTracingTests(HostedConsumerFixture kafka)
         var group = HostedConsumerFixture.Unique("traced-batch");
         using var host = Hosts.Build(behavior, services => services.AddKafkaBatchConsumerService<string, string, TestBatchHandler>(o =>
         {
-            foreach (var (key, value) in kafka.ConsumerConfig())
-            {
-                o.Consumer.Config[key] = value;
-            }
-
-            o.Topics.Add(topic);
-            o.GroupId = group;
+            kafka.Configure(o, topic, group);
             o.MaxBatchSize = 6;
             o.MaxBatchWait = TimeSpan.FromSeconds(2);
             o.MaxAttempts = 2;
@@ -159,12 +135,7 @@ public sealed class HealthAndTracingTests(HostedConsumerFixture kafka)
     [Fact]
     public void A_batch_from_several_topics_is_one_process_activity_without_a_destination()
     {
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == KafkaClientTelemetry.Name,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var listener = Listen(new ConcurrentQueue<Activity>());
         static ConsumeResult<string, string> Record(string topic, int partition, ActivityContext? producer)
         {
             var headers = new Headers();
@@ -303,13 +274,7 @@ public sealed class HealthAndTracingTests(HostedConsumerFixture kafka)
         {
             services.AddKafkaConsumerService<string, string, TestHandler>(o =>
             {
-                foreach (var (key, value) in kafka.ConsumerConfig())
-                {
-                    o.Consumer.Config[key] = value;
-                }
-
-                o.Topics.Add(topic);
-                o.GroupId = group;
+                kafka.Configure(o, topic, group);
             });
             services.AddHealthChecks().AddKafkaConsumerService<TestHandler>(stalledAfter: TimeSpan.FromSeconds(1));
         });
@@ -352,13 +317,7 @@ public sealed class HealthAndTracingTests(HostedConsumerFixture kafka)
             {
                 services.AddKafkaConsumerService<string, string, TestHandler>(o =>
                 {
-                    foreach (var (key, value) in kafka.ConsumerConfig())
-                    {
-                        o.Consumer.Config[key] = value;
-                    }
-
-                    o.Topics.Add(topic);
-                    o.GroupId = group;
+                    kafka.Configure(o, topic, group);
                     o.MaxAttempts = 1;
                     o.RetryTopicDelays.Add(TimeSpan.FromMinutes(2));
                 });
@@ -392,13 +351,7 @@ public sealed class HealthAndTracingTests(HostedConsumerFixture kafka)
         {
             services.AddKafkaConsumerService<string, string, TestHandler>(o =>
             {
-                foreach (var (key, value) in kafka.ConsumerConfig())
-                {
-                    o.Consumer.Config[key] = value;
-                }
-
-                o.Topics.Add(topic);
-                o.GroupId = group;
+                kafka.Configure(o, topic, group);
             });
             services.AddHealthChecks().AddKafkaConsumerService<TestHandler>("orders");
         }
@@ -464,13 +417,7 @@ public sealed class HealthAndTracingTests(HostedConsumerFixture kafka)
             services.AddSingleton<IAsyncDeserializer<User>>(sp => new KafkaClient.SchemaRegistry.Json.JsonSchemaDeserializer<User>(sp.GetRequiredService<ISchemaRegistryClient>()));
             services.AddKafkaConsumerService<string, User, UserHandler>(o =>
             {
-                foreach (var (key, value) in kafka.ConsumerConfig())
-                {
-                    o.Consumer.Config[key] = value;
-                }
-
-                o.Topics.Add(topic);
-                o.GroupId = group;
+                kafka.Configure(o, topic, group);
                 o.DeadLetterTopic = "{topic}-dlt";
                 o.Consumer.ConfigureBuilder = (_, builder) => builder
                     .SetRetryBackoff(TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(200))
@@ -490,6 +437,19 @@ public sealed class HealthAndTracingTests(HostedConsumerFixture kafka)
         Assert.Equal(["first", "second"], handled);
         Assert.Equal(0, kafka.Count($"{topic}-dlt"));
         Assert.Equal([2L], kafka.Committed(group, topic, 1));
+    }
+
+    /// <summary>Starts listening to the library's activities, every one sampled and recorded; each stopped one goes to <paramref name="stopped"/>.</summary>
+    private static ActivityListener Listen(ConcurrentQueue<Activity> stopped)
+    {
+        var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == KafkaClientTelemetry.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = stopped.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        return listener;
     }
 
     /// <summary>Runs the checks until they report <paramref name="status"/> (and <paramref name="also"/> holds), for at most a minute.</summary>

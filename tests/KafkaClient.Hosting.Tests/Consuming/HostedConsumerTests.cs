@@ -19,13 +19,7 @@ public sealed class HostedConsumerTests(HostedConsumerFixture kafka)
 
     private void Options(KafkaConsumerServiceOptions<string, string> options, string topic, string group)
     {
-        foreach (var (key, value) in kafka.ConsumerConfig())
-        {
-            options.Consumer.Config[key] = value;
-        }
-
-        options.Topics.Add(topic);
-        options.GroupId = group;
+        kafka.Configure(options, topic, group);
         options.RetryBackoff = TimeSpan.FromMilliseconds(10);
     }
 

@@ -10,7 +10,6 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text;
 using Confluent.Kafka;
-using Confluent.Kafka.Admin;
 using Confluent.SchemaRegistry;
 using KafkaClient;
 using KafkaClient.Hosting;
@@ -28,14 +27,12 @@ await using var cluster = string.IsNullOrEmpty(kafkaUrl) ? EmbeddedKafkaCluster.
 await using var embeddedRegistry = string.IsNullOrEmpty(registryUrl) ? await EmbeddedSchemaRegistry.StartAsync() : null;
 var bootstrapServers = cluster?.BootstrapServers ?? kafkaUrl!;
 
-// The orders topic, its one retry tier (1 s) and its dead-letter topic must exist before the service forwards to them.
+// The orders topic; the hosted consumer creates its retry tier (1 s) and its dead-letter topic when it starts.
 var topic = $"orders-{Guid.NewGuid():N}";
-var retryTopic = $"{topic}-retry-1s";
 var deadLetterTopic = $"{topic}-dlt";
-foreach (var name in (string[])[topic, retryTopic, deadLetterTopic])
-{
-    await CreateTopicAsync(name, partitions: 2);
-}
+using var clusterAdmin = cluster is null ? new TopicAdmin([new("bootstrap.servers", bootstrapServers)]) : null;
+var admin = (ITopicAdmin?)cluster ?? clusterAdmin!;
+await admin.CreateTopicAsync(topic, partitions: 2);
 
 Console.WriteLine($"Kafka at {bootstrapServers} ({(cluster is null ? "external" : "embedded")}), topic {topic}");
 
@@ -69,6 +66,8 @@ builder.Logging.ClearProviders().AddSimpleConsole(options => options.SingleLine 
 builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
 {
     ["Kafka:SchemaRegistry:url"] = embeddedRegistry?.Url ?? registryUrl!,
+    ["Kafka:Serdes:Order:subject.name.strategy"] = "topic",  // serde settings, as JsonSchemaSerdeConfig names them
+    ["Kafka:Serdes:Order:validate.on.serialize"] = "true",
     ["Kafka:Producer:bootstrap.servers"] = bootstrapServers,
     ["Kafka:Producer:linger.ms"] = "5",
     ["Kafka:Orders:bootstrap.servers"] = bootstrapServers,
@@ -82,10 +81,13 @@ builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
 });
 var kafka = builder.Configuration.GetSection("Kafka");
 
-// One registry client, and the Order serdes from the container: the producer and both consumers use them.
+// One registry client, and the Order serdes from the container, their settings from a section: the producer and
+// both consumers use them.
 builder.Services.AddSchemaRegistryClient(kafka.GetSection("SchemaRegistry"));
-builder.Services.AddSingleton<IAsyncSerializer<Order>>(sp => new JsonSchemaSerializer<Order>(sp.GetRequiredService<ISchemaRegistryClient>()));
-builder.Services.AddSingleton<IAsyncDeserializer<Order>>(sp => new JsonSchemaDeserializer<Order>(sp.GetRequiredService<ISchemaRegistryClient>()));
+builder.Services.AddKafkaSerde<IAsyncSerializer<Order>>(kafka.GetSection("Serdes:Order"), (sp, config) =>
+    new JsonSchemaSerializer<Order>(sp.GetRequiredService<ISchemaRegistryClient>(), config: new JsonSchemaSerdeConfig(config)));
+builder.Services.AddKafkaSerde<IAsyncDeserializer<Order>>(kafka.GetSection("Serdes:Order"), (sp, config) =>
+    new JsonSchemaDeserializer<Order>(sp.GetRequiredService<ISchemaRegistryClient>(), new JsonSchemaSerdeConfig(config)));
 builder.Services.AddKafkaProducer<string, Order>(kafka.GetSection("Producer"));
 
 // The hosted consumer: two attempts in place, then the retry topic (handled 1 s later), then the dead-letter topic.
@@ -98,6 +100,8 @@ builder.Services.AddKafkaConsumerService<string, Order, OrderHandler>(kafka.GetS
     options.RetryBackoff = TimeSpan.FromMilliseconds(100);
     options.RetryTopicDelays.Add(TimeSpan.FromSeconds(1)); // {topic} -> {topic}-retry-1s
     options.DeadLetterTopic = "{topic}-dlt";               //         -> {topic}-dlt
+    options.CreateRetryAndDeadLetterTopics = true;         // both created at start, 2 partitions like {topic}
+    options.TopicAdmin = admin;                            // the embedded cluster's own admin, or the cluster's
     options.ShutdownTimeout = TimeSpan.FromSeconds(10);
 });
 
@@ -109,11 +113,12 @@ builder.Services.AddKafkaConsumerService<string, Order, DeadLetterHandler>(kafka
     options.ShutdownTimeout = TimeSpan.FromSeconds(10);
 });
 
-// The hosted consumers' own consumers are registered under a key private to each service, so no
-// AddKafkaConsumer<...> check can reach them: the checks here are the broker's and the registry's.
+// The broker, the registry, and each hosted consumer (by its handler type): running, assigned, not stalled.
 builder.Services.AddHealthChecks()
     .AddKafkaBroker(kafka.GetSection("Producer"))
-    .AddSchemaRegistry();
+    .AddSchemaRegistry()
+    .AddKafkaConsumerService<OrderHandler>()
+    .AddKafkaConsumerService<DeadLetterHandler>();
 
 var stats = new WorkerStats(Count: 10, FailingOrder: "order-7");
 builder.Services.AddSingleton(stats);
@@ -138,18 +143,6 @@ var ok = stats.Handled.Count == stats.Count - 1
     && Volatile.Read(ref spans) > 0
     && Interlocked.Read(ref measurements) > 0;
 return ok ? 0 : 1;
-
-async Task CreateTopicAsync(string name, int partitions)
-{
-    if (cluster is not null)
-    {
-        cluster.CreateTopic(name, partitions);
-        return;
-    }
-
-    using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
-    await admin.CreateTopicsAsync([new TopicSpecification { Name = name, NumPartitions = partitions, ReplicationFactor = -1 }]);
-}
 
 /// <summary>An order, written as JSON Schema (generated from the type, camelCase).</summary>
 internal sealed record Order(string Id, string Item, int Quantity);

@@ -3,10 +3,13 @@ using Microsoft.Extensions.Hosting;
 
 namespace KafkaClient.Hosting;
 
-/// <summary>The clients registered through <see cref="KafkaServiceCollectionExtensions"/>, by service type and key.</summary>
+/// <summary>The clients and serdes registered through <see cref="KafkaServiceCollectionExtensions"/>, by service type and key.</summary>
 internal sealed class ClientRegistrations
 {
     public List<(Type ServiceType, object? ServiceKey)> Clients { get; } = [];
+
+    /// <summary>Gets the clients that are not services (a hosted consumer makes its own, per run): each with its description and a call that builds and releases one.</summary>
+    public List<(string Description, Action<IServiceProvider> Build)> Builds { get; } = [];
 
     public static ClientRegistrations Of(IServiceCollection services)
     {
@@ -24,7 +27,7 @@ internal sealed class ClientRegistrations
     }
 }
 
-/// <summary>Resolves every registered client when the host starts, so that a misconfigured one fails the start.</summary>
+/// <summary>Resolves every registered client and serde when the host starts, so that a misconfigured one fails the start.</summary>
 internal sealed class ClientValidator(IServiceProvider provider, ClientRegistrations registrations) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
@@ -47,10 +50,23 @@ internal sealed class ClientValidator(IServiceProvider provider, ClientRegistrat
             }
         }
 
+        foreach (var (description, build) in registrations.Builds)
+        {
+            try
+            {
+                build(provider);
+            }
+            catch (Exception ex)
+            {
+                failures.Add(ex);
+                messages.Add($"{description}: {ex.Message}");
+            }
+        }
+
         if (failures.Count > 0)
         {
             throw new InvalidOperationException(
-                $"{failures.Count} Kafka client(s) are misconfigured: {string.Join(" | ", messages)}",
+                $"{failures.Count} Kafka client(s) or serde(s) are misconfigured: {string.Join(" | ", messages)}",
                 failures.Count == 1 ? failures[0] : new AggregateException(failures));
         }
 
@@ -59,7 +75,7 @@ internal sealed class ClientValidator(IServiceProvider provider, ClientRegistrat
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    private static string Describe(Type type) =>
+    internal static string Describe(Type type) =>
         type.IsGenericType
             ? $"{type.Name[..type.Name.IndexOf('`', StringComparison.Ordinal)]}<{string.Join(", ", type.GetGenericArguments().Select(Describe))}>"
             : type.Name;

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace KafkaClient.Hosting;
 
-/// <summary>Health checks for the Kafka cluster, the Schema Registry and a registered consumer.</summary>
+/// <summary>Health checks for the Kafka cluster, the Schema Registry, a registered consumer and hosted consumers.</summary>
 /// <remarks>
 /// Each check is bounded by its timeout (default 5 s) and reports the failure's message with secret configuration
 /// values replaced by <c>***</c>. Checks may run concurrently with each other and with the application.
@@ -99,6 +99,40 @@ public static class KafkaHealthChecks
         return builder.Add(new HealthCheckRegistration(name, sp => sp.GetRequiredKeyedService<ConsumerHealthCheck<TKey, TValue>>(key), HealthStatus.Unhealthy, tags, DefaultTimeout));
     }
 
+    /// <summary>Adds a check that the hosted consumers running <typeparamref name="THandler"/> (registered with <c>AddKafkaConsumerService</c> or <c>AddKafkaBatchConsumerService</c>) run, have partitions and are not stalled.</summary>
+    /// <typeparam name="THandler">The handler type the hosted consumers were registered with.</typeparam>
+    /// <param name="builder">The health checks builder.</param>
+    /// <param name="name">The check's name; null for <c>kafka-consumer-service-</c> followed by the handler type's name.</param>
+    /// <param name="stalledAfter">How long a partition with records to handle may go without finishing one (default 1 minute).</param>
+    /// <param name="tags">Tags for filtering checks.</param>
+    /// <returns>The builder.</returns>
+    /// <remarks>
+    /// <para>
+    /// A hosted consumer is healthy while it reads and no partition is stalled. It is degraded while it starts (its
+    /// consumer is created on the background loop) and while it has no partitions (a group may have more members than
+    /// partitions). It is unhealthy when it is not running (never started, stopping or stopped), when a failure stopped
+    /// it, and when one of its partitions has records to handle (taken in and not finished, or not read yet) but has
+    /// finished none and moved on by none for <paramref name="stalledAfter"/>: a handler that hangs, a transient
+    /// failure that lasts (a registry or broker outage), a forward that keeps failing. A retry topic's partition waiting
+    /// for its next record's due time is not stalled.
+    /// </para>
+    /// <para>With several hosted consumers of that handler type, the check reports each, and its status is the worst of theirs.</para>
+    /// </remarks>
+    public static IHealthChecksBuilder AddKafkaConsumerService<THandler>(this IHealthChecksBuilder builder, string? name = null, TimeSpan? stalledAfter = null, IEnumerable<string>? tags = null)
+        where THandler : class
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var stall = stalledAfter is null ? TimeSpan.FromMinutes(1) : Positive(stalledAfter, nameof(stalledAfter));
+        name ??= "kafka-consumer-service-" + typeof(THandler).Name;
+        var key = new CheckKey(name);
+        builder.Services.AddKeyedSingleton(key, (sp, _) => new ConsumerServiceHealthCheck(
+            typeof(THandler),
+            sp.GetServices<IHostedConsumerProbe>(),
+            stall,
+            sp.GetService<TimeProvider>() ?? TimeProvider.System));
+        return builder.Add(new HealthCheckRegistration(name, sp => sp.GetRequiredKeyedService<ConsumerServiceHealthCheck>(key), HealthStatus.Unhealthy, tags, DefaultTimeout));
+    }
+
     private static TimeSpan Positive(TimeSpan? value, string name)
     {
         var result = value ?? DefaultTimeout;
@@ -157,8 +191,7 @@ public static class KafkaHealthChecks
     /// <summary>Compares each partition's position with the last check's; remembers since when it has not moved.</summary>
     private sealed class ConsumerHealthCheck<TKey, TValue>(IDeserializingConsumer<TKey, TValue> consumer, TimeSpan stalledAfter, TimeProvider time) : IHealthCheck
     {
-        private readonly Lock _gate = new();
-        private readonly Dictionary<TopicPartition, (Offset Position, long Since)> _seen = [];
+        private readonly StallTracker _tracker = new(stalledAfter, time);
 
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
@@ -177,42 +210,119 @@ public static class KafkaHealthChecks
                 return Task.FromResult(HealthCheckResult.Degraded($"Consumer {consumer.Name} has no partitions assigned."));
             }
 
+            var stalled = _tracker.Observe(assignment.Select(partition =>
+            {
+                var position = consumer.Position(partition);
+                var high = consumer.GetWatermarkOffsets(partition).High;
+                var toRead = position.IsSpecial || high.IsSpecial ? 0 : high.Value - position.Value;
+                return new StallTracker.Sample(partition, partition, position, position, toRead, 0);
+            }));
+
+            return Task.FromResult(stalled.Count == 0
+                ? HealthCheckResult.Healthy($"Consumer {consumer.Name} has {assignment.Count} partition(s), none stalled.")
+                : new HealthCheckResult(context.Registration.FailureStatus, $"Consumer {consumer.Name} is stalled: {string.Join("; ", stalled)}."));
+        }
+    }
+
+    /// <summary>Reports the hosted consumers of one handler type from their snapshots; remembers since when each partition has not moved.</summary>
+    private sealed class ConsumerServiceHealthCheck(Type handler, IEnumerable<IHostedConsumerProbe> probes, TimeSpan stalledAfter, TimeProvider time) : IHealthCheck
+    {
+        private readonly IHostedConsumerProbe[] _probes = [.. probes.Where(p => p.HandlerType == handler)];
+        private readonly StallTracker _tracker = new(stalledAfter, time);
+
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            if (_probes.Length == 0)
+            {
+                return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus, $"No hosted consumer with handler {handler.Name} is registered."));
+            }
+
+            var worst = HealthStatus.Healthy;
+            var descriptions = new List<string>(_probes.Length);
+            var samples = new List<StallTracker.Sample>();
+            var snapshots = _probes.Select(p => (p.Name, Snapshot: p.Snapshot())).ToList();
+            foreach (var (_, snapshot) in snapshots)
+            {
+                foreach (var partition in snapshot.Partitions ?? [])
+                {
+                    // A partition paused until its next retry record is due has nothing to do yet.
+                    var toRead = partition.Deferred || partition.Position.IsSpecial || partition.High.IsSpecial ? 0 : Math.Max(0, partition.High.Value - partition.Position.Value);
+                    var inFlight = partition.Deferred ? 0 : partition.InFlight;
+                    samples.Add(new StallTracker.Sample(partition.Assignment, partition.Partition, (partition.Position, partition.Finished), partition.Position, toRead, inFlight));
+                }
+            }
+
+            var stalled = _tracker.Observe(samples);
+            foreach (var (service, snapshot) in snapshots)
+            {
+                var (status, description) = snapshot.Phase switch
+                {
+                    HostedConsumerPhase.NotRunning => (context.Registration.FailureStatus, $"{service} is not running."),
+                    HostedConsumerPhase.Starting => (HealthStatus.Degraded, $"{service} is starting."),
+                    HostedConsumerPhase.Stopping => (context.Registration.FailureStatus, $"{service} is stopping."),
+                    HostedConsumerPhase.Failed => (context.Registration.FailureStatus, $"{service} was stopped by a failure: {snapshot.Failure}"),
+                    _ when snapshot.Partitions is not { Count: > 0 } => (HealthStatus.Degraded, $"{service} (consumer {snapshot.ConsumerName}) has no partitions assigned."),
+                    _ when snapshot.Partitions.Any(p => stalled.ContainsKey(p.Assignment)) => (
+                        context.Registration.FailureStatus,
+                        $"{service} (consumer {snapshot.ConsumerName}) is stalled: {string.Join("; ", snapshot.Partitions.Where(p => stalled.ContainsKey(p.Assignment)).Select(p => stalled[p.Assignment]))}."),
+                    _ => (HealthStatus.Healthy, $"{service} (consumer {snapshot.ConsumerName}) has {snapshot.Partitions.Count} partition(s), none stalled."),
+                };
+                worst = status < worst ? status : worst;
+                descriptions.Add(description);
+            }
+
+            return Task.FromResult(new HealthCheckResult(worst, string.Join(" ", descriptions)));
+        }
+    }
+
+    /// <summary>Remembers, per partition assignment, since when its progress marker has not changed while it had records to handle.</summary>
+    /// <remarks>Thread-safe: checks may run concurrently.</remarks>
+    private sealed class StallTracker(TimeSpan stalledAfter, TimeProvider time)
+    {
+        private readonly Lock _gate = new();
+        private readonly Dictionary<object, (object Marker, long Since)> _seen = [];
+
+        /// <summary>Compares each sample with the last; returns the stalled ones, by assignment, each described.</summary>
+        public Dictionary<object, string> Observe(IEnumerable<Sample> samples)
+        {
             var now = time.GetTimestamp();
-            var stalled = new List<string>();
+            var stalled = new Dictionary<object, string>();
+            var present = new HashSet<object>();
             lock (_gate)
             {
-                foreach (var partition in assignment)
+                foreach (var sample in samples)
                 {
-                    var position = consumer.Position(partition);
-                    var high = consumer.GetWatermarkOffsets(partition).High;
-                    if (position.IsSpecial || high.IsSpecial || high.Value <= position.Value)
+                    present.Add(sample.Assignment);
+                    if (sample.ToRead <= 0 && sample.InFlight <= 0)
                     {
-                        _seen.Remove(partition); // unknown yet, or nothing to read: not stalled
+                        _seen.Remove(sample.Assignment); // nothing to do: not stalled
                         continue;
                     }
 
-                    if (!_seen.TryGetValue(partition, out var seen) || seen.Position != position)
+                    if (!_seen.TryGetValue(sample.Assignment, out var seen) || !Equals(seen.Marker, sample.Marker))
                     {
-                        _seen[partition] = (position, now);
+                        _seen[sample.Assignment] = (sample.Marker, now);
                         continue;
                     }
 
                     var still = time.GetElapsedTime(seen.Since, now);
                     if (still >= stalledAfter)
                     {
-                        stalled.Add($"{partition.Topic} [{partition.Partition.Value}] at offset {position.Value} with {high.Value - position.Value} record(s) to read, for {still.TotalSeconds:0} s");
+                        var handling = sample.InFlight > 0 ? $", {sample.InFlight} being handled" : string.Empty;
+                        stalled[sample.Assignment] = $"{sample.Partition.Topic} [{sample.Partition.Partition.Value}] at offset {sample.Position.Value} with {sample.ToRead} record(s) to read{handling}, for {still.TotalSeconds:0} s";
                     }
                 }
 
-                foreach (var gone in _seen.Keys.Where(p => !assignment.Contains(p)).ToList())
+                foreach (var gone in _seen.Keys.Where(k => !present.Contains(k)).ToList())
                 {
                     _seen.Remove(gone);
                 }
             }
 
-            return Task.FromResult(stalled.Count == 0
-                ? HealthCheckResult.Healthy($"Consumer {consumer.Name} has {assignment.Count} partition(s), none stalled.")
-                : new HealthCheckResult(context.Registration.FailureStatus, $"Consumer {consumer.Name} is stalled: {string.Join("; ", stalled)}."));
+            return stalled;
         }
+
+        /// <summary>One partition assignment's state: what must change for it to count as progress, and how much it has to do.</summary>
+        public readonly record struct Sample(object Assignment, TopicPartition Partition, object Marker, Offset Position, long ToRead, long InFlight);
     }
 }

@@ -21,7 +21,8 @@ namespace KafkaClient.Hosting;
 /// Serdes come from the container when registered (for a keyed client the keyed registration first, then the
 /// unkeyed one): <see cref="IAsyncSerializer{T}"/> before <see cref="ISerializer{T}"/>, <see cref="IAsyncDeserializer{T}"/>
 /// before <see cref="IDeserializer{T}"/>. When the key and value types are the same, the one found serves both.
-/// Otherwise the builders' defaults apply, and <c>ConfigureBuilder</c> overrides either.
+/// Otherwise the builders' defaults apply, and <c>ConfigureBuilder</c> overrides either. <c>AddKafkaSerde</c> registers
+/// a serde whose settings (<c>auto.register.schemas</c>, <c>subject.name.strategy</c>, ...) come from a section.
 /// </para>
 /// <para>
 /// When the container has an <see cref="ILoggerFactory"/>, each producer and consumer writes librdkafka's log lines
@@ -37,7 +38,7 @@ public static class KafkaServiceCollectionExtensions
     /// <summary>The logger category of the consumers registered here.</summary>
     public const string ConsumerLogCategory = "KafkaClient.Consumer";
 
-    /// <summary>Registers, once, an <see cref="IHostedService"/> that resolves every client registered through these extensions when the host starts, so that a misconfigured client fails the start with an exception naming the key.</summary>
+    /// <summary>Registers, once, an <see cref="IHostedService"/> that resolves every client and serde registered through these extensions when the host starts, so that a misconfigured one fails the start with an exception naming the key.</summary>
     /// <param name="services">The service collection.</param>
     /// <returns>The service collection.</returns>
     public static IServiceCollection ValidateKafkaClientsOnStart(this IServiceCollection services)
@@ -120,6 +121,48 @@ public static class KafkaServiceCollectionExtensions
             return CreateRegistry(config.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal));
         });
         return services;
+    }
+
+    /// <summary>Registers a singleton serde (serializer or deserializer) made from a section of its configuration keys, such as <c>auto.register.schemas</c> or <c>subject.name.strategy</c>.</summary>
+    /// <typeparam name="TSerde">The service type the producers and consumers look for: <see cref="IAsyncSerializer{T}"/>, <see cref="ISerializer{T}"/>, <see cref="IAsyncDeserializer{T}"/> or <see cref="IDeserializer{T}"/>.</typeparam>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">A section of the serde's configuration keys (for this library's registry serdes, those of <c>JsonSchemaSerdeConfig</c> or <c>ProtobufSerdeConfig</c>).</param>
+    /// <param name="create">Makes the serde from the container and the section's keys and values, for example <c>(sp, config) =&gt; new JsonSchemaSerializer&lt;Order&gt;(sp.GetRequiredService&lt;ISchemaRegistryClient&gt;(), config: new JsonSchemaSerdeConfig(config))</c>.</param>
+    /// <returns>The service collection.</returns>
+    /// <remarks>
+    /// The section is read and <paramref name="create"/> called when the serde is first resolved: by a producer or
+    /// consumer that uses it, or by <see cref="ValidateKafkaClientsOnStart"/> when the host starts. The serde's own
+    /// validation applies then (this library's serde configs throw <see cref="ArgumentException"/> naming an unknown key
+    /// or a bad value), a missing or empty section throws naming the section, and values of secret keys are replaced by
+    /// <c>***</c> in what is thrown.
+    /// </remarks>
+    public static IServiceCollection AddKafkaSerde<TSerde>(
+        this IServiceCollection services, IConfiguration configuration, Func<IServiceProvider, IReadOnlyDictionary<string, string>, TSerde> create)
+        where TSerde : class =>
+        AddKeyedKafkaSerde(services, null, configuration, create);
+
+    /// <summary>Registers a singleton serde under a service key (for the keyed producers and consumers of one cluster), made from a section of its configuration keys.</summary>
+    /// <typeparam name="TSerde">The service type the producers and consumers look for: <see cref="IAsyncSerializer{T}"/>, <see cref="ISerializer{T}"/>, <see cref="IAsyncDeserializer{T}"/> or <see cref="IDeserializer{T}"/>.</typeparam>
+    /// <param name="services">The service collection.</param>
+    /// <param name="serviceKey">The service key (null registers the unkeyed serde).</param>
+    /// <param name="configuration">A section of the serde's configuration keys (for this library's registry serdes, those of <c>JsonSchemaSerdeConfig</c> or <c>ProtobufSerdeConfig</c>).</param>
+    /// <param name="create">Makes the serde from the container and the section's keys and values.</param>
+    /// <returns>The service collection.</returns>
+    /// <remarks>Read, validated and guarded as <see cref="AddKafkaSerde{TSerde}(IServiceCollection, IConfiguration, Func{IServiceProvider, IReadOnlyDictionary{string, string}, TSerde})"/> says.</remarks>
+    public static IServiceCollection AddKeyedKafkaSerde<TSerde>(
+        this IServiceCollection services, object? serviceKey, IConfiguration configuration, Func<IServiceProvider, IReadOnlyDictionary<string, string>, TSerde> create)
+        where TSerde : class
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(create);
+        ClientRegistrations.Of(services).Clients.Add((typeof(TSerde), serviceKey));
+        return services.AddKeyedSingleton<TSerde>(serviceKey, (provider, _) =>
+        {
+            var config = new Dictionary<string, string>(StringComparer.Ordinal);
+            ConfigurationReader.ReadInto(configuration, config, "serde");
+            return Secrets.Guard(config, () => create(provider, config.AsReadOnly()));
+        });
     }
 
     /// <summary>Registers a singleton <see cref="ISerializingProducer{TKey, TValue}"/> configured from a section of librdkafka keys.</summary>
@@ -268,37 +311,45 @@ public static class KafkaServiceCollectionExtensions
         {
             var options = new KafkaConsumerOptions<TKey, TValue>();
             configure(options);
-            return Secrets.Guard(options.Config, () =>
-            {
-                var builder = new DeserializingConsumerBuilder<TKey, TValue>(options.Config);
-                if (Find<IAsyncDeserializer<TKey>>(provider, serviceKey) is { } asyncKey)
-                {
-                    builder.SetKeyDeserializer(asyncKey);
-                }
-                else if (Find<IDeserializer<TKey>>(provider, serviceKey) is { } syncKey)
-                {
-                    builder.SetKeyDeserializer(syncKey);
-                }
-
-                if (Find<IAsyncDeserializer<TValue>>(provider, serviceKey) is { } asyncValue)
-                {
-                    builder.SetValueDeserializer(asyncValue);
-                }
-                else if (Find<IDeserializer<TValue>>(provider, serviceKey) is { } syncValue)
-                {
-                    builder.SetValueDeserializer(syncValue);
-                }
-
-                if (ClientLogger.Create(provider, ConsumerLogCategory, options.Config) is { } logger)
-                {
-                    builder.SetLogHandler(logger.OnLog).SetErrorHandler(logger.OnError);
-                }
-
-                options.ConfigureBuilder?.Invoke(provider, builder);
-                return builder.Build();
-            });
+            return BuildConsumer(provider, serviceKey, options);
         });
     }
+
+    /// <summary>Builds a consumer as the registrations do: deserializers from the container, logging, then the options' callback; secret values kept out of what it throws.</summary>
+    /// <param name="provider">The container.</param>
+    /// <param name="serviceKey">The key to look deserializers up by first, or null.</param>
+    /// <param name="options">The consumer's options.</param>
+    /// <returns>The consumer, which the caller disposes.</returns>
+    internal static DeserializingConsumer<TKey, TValue> BuildConsumer<TKey, TValue>(IServiceProvider provider, object? serviceKey, KafkaConsumerOptions<TKey, TValue> options) =>
+        Secrets.Guard(options.Config, () =>
+        {
+            var builder = new DeserializingConsumerBuilder<TKey, TValue>(options.Config);
+            if (Find<IAsyncDeserializer<TKey>>(provider, serviceKey) is { } asyncKey)
+            {
+                builder.SetKeyDeserializer(asyncKey);
+            }
+            else if (Find<IDeserializer<TKey>>(provider, serviceKey) is { } syncKey)
+            {
+                builder.SetKeyDeserializer(syncKey);
+            }
+
+            if (Find<IAsyncDeserializer<TValue>>(provider, serviceKey) is { } asyncValue)
+            {
+                builder.SetValueDeserializer(asyncValue);
+            }
+            else if (Find<IDeserializer<TValue>>(provider, serviceKey) is { } syncValue)
+            {
+                builder.SetValueDeserializer(syncValue);
+            }
+
+            if (ClientLogger.Create(provider, ConsumerLogCategory, options.Config) is { } logger)
+            {
+                builder.SetLogHandler(logger.OnLog).SetErrorHandler(logger.OnError);
+            }
+
+            options.ConfigureBuilder?.Invoke(provider, builder);
+            return builder.Build();
+        });
 
     private static void TrackRegistry(IServiceCollection services, object? serviceKey = null)
     {

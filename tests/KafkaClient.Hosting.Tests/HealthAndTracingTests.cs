@@ -26,13 +26,7 @@ public sealed class HealthAndTracingTests(HostedConsumerFixture kafka)
         var topic = HostedConsumerFixture.Unique("traced");
         kafka.Cluster.CreateTopic(topic, 1);
         var stopped = new ConcurrentQueue<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == KafkaClientTelemetry.Name,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = stopped.Enqueue,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var listener = Listen(stopped);
 
         ActivityTraceId produced;
         using (var request = new Activity("request").Start())
@@ -55,13 +49,7 @@ public sealed class HealthAndTracingTests(HostedConsumerFixture kafka)
         var group = HostedConsumerFixture.Unique("traced");
         using var host = Hosts.Build(behavior, services => services.AddKafkaConsumerService<string, string, TestHandler>(o =>
         {
-            foreach (var (key, value) in kafka.ConsumerConfig())
-            {
-                o.Consumer.Config[key] = value;
-            }
-
-            o.Topics.Add(topic);
-            o.GroupId = group;
+            kafka.Configure(o, topic, group);
         }));
         await host.StartAsync();
         var (trace, parent, name) = await seen.Task.WaitAsync(TimeSpan.FromSeconds(60));
@@ -73,6 +61,116 @@ public sealed class HealthAndTracingTests(HostedConsumerFixture kafka)
         Assert.Equal("process " + topic, name);
         var process = Assert.Single(stopped, a => a.DisplayName == "process " + topic);
         Assert.Equal(group, process.GetTagItem("messaging.consumer.group.name"));
+    }
+
+    [Fact]
+    public async Task A_batch_handler_runs_inside_one_process_activity_linked_to_each_records_producer()
+    {
+        var topic = HostedConsumerFixture.Unique("traced-batch");
+        kafka.Cluster.CreateTopic(topic, 2);
+        var stopped = new ConcurrentQueue<Activity>();
+        using var listener = Listen(stopped);
+
+        // Each record is produced in a trace of its own.
+        var traces = new Dictionary<string, ActivityTraceId>();
+        await using (var producer = new SerializingProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = kafka.Cluster.BootstrapServers }).Build())
+        {
+            for (var i = 0; i < 6; i++)
+            {
+                using var request = new Activity("request").Start();
+                traces[$"v{i}"] = request.TraceId;
+                await producer.ProduceAsync(new TopicPartition(topic, i % 2), new Message<string, string> { Key = $"k{i}", Value = $"v{i}" });
+            }
+        }
+
+        var sends = stopped.Where(a => a.DisplayName == "send " + topic).ToDictionary(a => a.TraceId, a => a.Context.SpanId);
+        var seen = new ConcurrentQueue<(string[] Values, Activity? Current, ActivityLink[] Links)>();
+        var calls = 0;
+        var behavior = new Behavior
+        {
+            HandleBatch = (records, _) =>
+            {
+                var current = Activity.Current;
+                seen.Enqueue(([.. records.Select(r => r.Message.Value)], current, [.. current?.Links ?? []]));
+                return Interlocked.Increment(ref calls) == 1 ? throw new InvalidOperationException("first attempt fails") : ValueTask.CompletedTask;
+            },
+        };
+        var group = HostedConsumerFixture.Unique("traced-batch");
+        using var host = Hosts.Build(behavior, services => services.AddKafkaBatchConsumerService<string, string, TestBatchHandler>(o =>
+        {
+            kafka.Configure(o, topic, group);
+            o.MaxBatchSize = 6;
+            o.MaxBatchWait = TimeSpan.FromSeconds(2);
+            o.MaxAttempts = 2;
+            o.RetryBackoff = TimeSpan.FromMilliseconds(10);
+        }));
+        await host.StartAsync();
+        Assert.True(await Hosts.Eventually(() => kafka.Committed(group, topic, 2).Sum() == 6), "the batches were not all handled");
+        await Hosts.StopAsync(host);
+
+        var processes = stopped.Where(a => a.DisplayName == "process " + topic).ToList();
+        Assert.Equal(seen.Count, processes.Count); // one activity per attempt, each ended
+        Assert.Equal(6, seen.Skip(1).Sum(s => s.Values.Length)); // after the failed first attempt, each record once
+        foreach (var (values, current, links) in seen)
+        {
+            Assert.NotNull(current);
+            Assert.Equal("process " + topic, current.DisplayName);
+            Assert.Equal(ActivityKind.Consumer, current.Kind);
+            Assert.Equal(KafkaClientTelemetry.Name, current.Source.Name);
+            Assert.Equal(group, current.GetTagItem("messaging.consumer.group.name"));
+            Assert.Equal("process", current.GetTagItem("messaging.operation.type"));
+            Assert.Equal(topic, current.GetTagItem("messaging.destination.name"));
+            Assert.Equal(values.Length > 1 ? values.Length : null, current.GetTagItem("messaging.batch.message_count"));
+
+            // One link per record, in the batch's order, to its producer's send span; the batch belongs to none of their traces.
+            Assert.Equal(values.Select(v => $"{traces[v]}-{sends[traces[v]]}"), links.Select(l => $"{l.Context.TraceId}-{l.Context.SpanId}"));
+            Assert.DoesNotContain(current.TraceId, traces.Values);
+        }
+
+        var failed = processes.Single(a => a.Status == ActivityStatusCode.Error);
+        Assert.Equal(typeof(InvalidOperationException).FullName, failed.GetTagItem("error.type"));
+        Assert.Same(seen.First().Current, failed);
+    }
+
+    [Fact]
+    public void A_batch_from_several_topics_is_one_process_activity_without_a_destination()
+    {
+        using var listener = Listen(new ConcurrentQueue<Activity>());
+        static ConsumeResult<string, string> Record(string topic, int partition, ActivityContext? producer)
+        {
+            var headers = new Headers();
+            if (producer is { } context)
+            {
+                headers.Add("traceparent", System.Text.Encoding.UTF8.GetBytes($"00-{context.TraceId}-{context.SpanId}-01"));
+            }
+
+            return new ConsumeResult<string, string> { Topic = topic, Partition = partition, Offset = 7, Message = new Message<string, string> { Key = "k", Value = "v", Headers = headers } };
+        }
+
+        var a = new ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded);
+        var b = new ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded);
+        using var parent = new Activity("poll loop").Start();
+        using (var batch = KafkaClientTelemetry.StartBatchProcessActivity([Record("orders", 0, a), Record("payments", 0, null), Record("orders", 1, b)], "g"))
+        {
+            Assert.NotNull(batch);
+            Assert.Equal("process", batch.DisplayName);
+            Assert.Null(batch.GetTagItem("messaging.destination.name"));
+            Assert.Null(batch.GetTagItem("messaging.destination.partition.id"));
+            Assert.Null(batch.GetTagItem("messaging.kafka.offset"));
+            Assert.Equal(3, batch.GetTagItem("messaging.batch.message_count"));
+            Assert.Equal(parent.SpanId, batch.ParentSpanId); // the current activity, not a producer, is the parent
+            Assert.Equal([a.SpanId, b.SpanId], batch.Links.Select(l => l.Context.SpanId));
+        }
+
+        // One topic and one partition: named after the topic, with the partition.
+        using (var batch = KafkaClientTelemetry.StartBatchProcessActivity([Record("orders", 1, a), Record("orders", 1, b)]))
+        {
+            Assert.Equal("process orders", batch!.DisplayName);
+            Assert.Equal("orders", batch.GetTagItem("messaging.destination.name"));
+            Assert.Equal("1", batch.GetTagItem("messaging.destination.partition.id"));
+        }
+
+        Assert.Throws<ArgumentException>(() => KafkaClientTelemetry.StartBatchProcessActivity(Array.Empty<ConsumeResult<string, string>>()));
     }
 
     [Fact]
@@ -154,6 +252,133 @@ public sealed class HealthAndTracingTests(HostedConsumerFixture kafka)
     }
 
     [Fact]
+    public async Task The_hosted_consumer_check_follows_the_service_and_turns_unhealthy_while_a_handler_hangs()
+    {
+        var topic = HostedConsumerFixture.Unique("service-health");
+        var group = HostedConsumerFixture.Unique("service-health");
+        kafka.Cluster.CreateTopic(topic, 1);
+        await kafka.ProduceAsync(topic, Enumerable.Range(0, 10).Select(i => (0, (string?)$"k{i}", $"v{i}")));
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var behavior = new Behavior
+        {
+            // The fourth record hangs until the test lets it go: the six behind it wait, taken in or not read yet.
+            Handle = async (record, _) =>
+            {
+                if (record.Message.Value == "v3")
+                {
+                    await release.Task.WaitAsync(TimeSpan.FromSeconds(60));
+                }
+            },
+        };
+        using var host = Hosts.Build(behavior, services =>
+        {
+            services.AddKafkaConsumerService<string, string, TestHandler>(o =>
+            {
+                kafka.Configure(o, topic, group);
+            });
+            services.AddHealthChecks().AddKafkaConsumerService<TestHandler>(stalledAfter: TimeSpan.FromSeconds(1));
+        });
+        var health = host.Services.GetRequiredService<HealthCheckService>();
+        const string Check = "kafka-consumer-service-TestHandler";
+
+        var before = await health.CheckHealthAsync();
+        Assert.Equal(HealthStatus.Unhealthy, before.Status);
+        Assert.Equal("TestHandler is not running.", before.Entries[Check].Description);
+
+        await host.StartAsync();
+        var stalled = await Until(health, HealthStatus.Unhealthy, report => report.Entries[Check].Description!.Contains("stalled", StringComparison.Ordinal));
+        Assert.Contains($"is stalled: {topic} [0] at offset ", stalled.Entries[Check].Description, StringComparison.Ordinal);
+        Assert.Equal(["v0", "v1", "v2", "v3"], behavior.Journal.Select(s => s.Value));
+
+        release.SetResult();
+        var healthy = await Until(health, HealthStatus.Healthy);
+        Assert.Contains("has 1 partition(s), none stalled", healthy.Entries[Check].Description, StringComparison.Ordinal);
+        Assert.True(await Hosts.Eventually(() => behavior.Journal.Count == 10));
+
+        await Hosts.StopAsync(host);
+        var after = await health.CheckHealthAsync();
+        Assert.Equal(HealthStatus.Unhealthy, after.Status);
+        Assert.Equal("TestHandler is not running.", after.Entries[Check].Description);
+    }
+
+    [Fact]
+    public async Task A_retry_partition_waiting_for_its_due_time_is_not_stalled()
+    {
+        var topic = HostedConsumerFixture.Unique("service-deferred");
+        var group = HostedConsumerFixture.Unique("service-deferred");
+        kafka.Cluster.CreateTopic(topic, 1);
+        kafka.Cluster.CreateTopic($"{topic}-retry-2m", 1);
+        await kafka.ProduceAsync(topic, [(0, "a", "poison")]);
+        var logs = new MemoryLoggerProvider();
+        var behavior = new Behavior { Handle = (_, _) => throw new InvalidOperationException("no") };
+        using var host = Hosts.Build(
+            behavior,
+            services =>
+            {
+                services.AddKafkaConsumerService<string, string, TestHandler>(o =>
+                {
+                    kafka.Configure(o, topic, group);
+                    o.MaxAttempts = 1;
+                    o.RetryTopicDelays.Add(TimeSpan.FromMinutes(2));
+                });
+                services.AddHealthChecks().AddKafkaConsumerService<TestHandler>(stalledAfter: TimeSpan.FromMilliseconds(500));
+            },
+            logs);
+        var health = host.Services.GetRequiredService<HealthCheckService>();
+        await host.StartAsync();
+        Assert.True(await Hosts.Eventually(() => logs.Records.Any(r => r.EventId.Name == "RecordDeferred")), "the retry record was not deferred");
+
+        // The retry partition has a record to read and does not move for two minutes: it waits, it is not stalled.
+        var reports = new List<HealthReport>();
+        for (var i = 0; i < 10; i++)
+        {
+            reports.Add(await health.CheckHealthAsync());
+            await Task.Delay(200);
+        }
+
+        await Hosts.StopAsync(host);
+        Assert.All(reports, r => Assert.True(r.Status == HealthStatus.Healthy, r.Entries.Single().Value.Description));
+        Assert.Equal(1, kafka.Count($"{topic}-retry-2m"));
+    }
+
+    [Fact]
+    public async Task The_hosted_consumer_check_is_degraded_for_a_member_left_without_partitions()
+    {
+        var topic = HostedConsumerFixture.Unique("service-idle");
+        var group = HostedConsumerFixture.Unique("service-idle");
+        kafka.Cluster.CreateTopic(topic, 1);
+        void Register(IServiceCollection services)
+        {
+            services.AddKafkaConsumerService<string, string, TestHandler>(o =>
+            {
+                kafka.Configure(o, topic, group);
+            });
+            services.AddHealthChecks().AddKafkaConsumerService<TestHandler>("orders");
+        }
+
+        // Two members of one group, one partition: one of them reads it, the other has nothing.
+        using var first = Hosts.Build(new Behavior(), Register);
+        using var second = Hosts.Build(new Behavior(), Register);
+        await first.StartAsync();
+        await second.StartAsync();
+        var checks = new[] { first, second }.Select(h => h.Services.GetRequiredService<HealthCheckService>()).ToArray();
+        HealthStatus[] statuses = [];
+        string[] descriptions = [];
+        var settled = await Hosts.Eventually(() =>
+        {
+            var reports = checks.Select(c => c.CheckHealthAsync().GetAwaiter().GetResult()).ToArray();
+            statuses = [.. reports.Select(r => r.Status).Order()];
+            descriptions = [.. reports.Select(r => r.Entries["orders"].Description ?? string.Empty)];
+            return statuses.SequenceEqual([HealthStatus.Degraded, HealthStatus.Healthy]);
+        });
+        await Task.WhenAll(Hosts.StopAsync(first), Hosts.StopAsync(second));
+
+        Assert.True(settled, $"statuses [{string.Join(", ", statuses)}]: {string.Join(" | ", descriptions)}");
+        Assert.Contains(descriptions, d => d.StartsWith("TestHandler (consumer ", StringComparison.Ordinal) && d.EndsWith(") has no partitions assigned.", StringComparison.Ordinal));
+        Assert.Contains(descriptions, d => d.EndsWith("has 1 partition(s), none stalled.", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_real_registry_outage_holds_the_hosted_consumer_on_its_record_and_nothing_is_dead_lettered()
     {
         var topic = HostedConsumerFixture.Unique("registry-outage");
@@ -192,13 +417,7 @@ public sealed class HealthAndTracingTests(HostedConsumerFixture kafka)
             services.AddSingleton<IAsyncDeserializer<User>>(sp => new KafkaClient.SchemaRegistry.Json.JsonSchemaDeserializer<User>(sp.GetRequiredService<ISchemaRegistryClient>()));
             services.AddKafkaConsumerService<string, User, UserHandler>(o =>
             {
-                foreach (var (key, value) in kafka.ConsumerConfig())
-                {
-                    o.Consumer.Config[key] = value;
-                }
-
-                o.Topics.Add(topic);
-                o.GroupId = group;
+                kafka.Configure(o, topic, group);
                 o.DeadLetterTopic = "{topic}-dlt";
                 o.Consumer.ConfigureBuilder = (_, builder) => builder
                     .SetRetryBackoff(TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(200))
@@ -220,15 +439,28 @@ public sealed class HealthAndTracingTests(HostedConsumerFixture kafka)
         Assert.Equal([2L], kafka.Committed(group, topic, 1));
     }
 
-    /// <summary>Runs the checks until they report <paramref name="status"/>, for at most a minute.</summary>
-    private static async Task<HealthReport> Until(HealthCheckService health, HealthStatus status)
+    /// <summary>Starts listening to the library's activities, every one sampled and recorded; each stopped one goes to <paramref name="stopped"/>.</summary>
+    private static ActivityListener Listen(ConcurrentQueue<Activity> stopped)
+    {
+        var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == KafkaClientTelemetry.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = stopped.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        return listener;
+    }
+
+    /// <summary>Runs the checks until they report <paramref name="status"/> (and <paramref name="also"/> holds), for at most a minute.</summary>
+    private static async Task<HealthReport> Until(HealthCheckService health, HealthStatus status, Func<HealthReport, bool>? also = null)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
         HealthReport report;
         do
         {
             report = await health.CheckHealthAsync();
-            if (report.Status == status)
+            if (report.Status == status && (also is null || also(report)))
             {
                 return report;
             }

@@ -37,13 +37,16 @@ public sealed class HostingTests
             ["Kafka:Consumer:group.id"] = "hosting",
             ["Kafka:Consumer:auto.offset.reset"] = "earliest",
             ["Kafka:SchemaRegistry:url"] = registry.Url,
+            ["Kafka:Serdes:User:subject.name.strategy"] = "topic_record",
         });
 
         // The README's "Dependency injection and configuration" sample.
         var services = new ServiceCollection();
         services.AddSchemaRegistryClient(configuration.GetSection("Kafka:SchemaRegistry"));
-        services.AddSingleton<IAsyncSerializer<User>>(sp => new JsonSchemaSerializer<User>(sp.GetRequiredService<ISchemaRegistryClient>()));
-        services.AddSingleton<IAsyncDeserializer<User>>(sp => new JsonSchemaDeserializer<User>(sp.GetRequiredService<ISchemaRegistryClient>()));
+        services.AddKafkaSerde<IAsyncSerializer<User>>(configuration.GetSection("Kafka:Serdes:User"), (sp, config) =>
+            new JsonSchemaSerializer<User>(sp.GetRequiredService<ISchemaRegistryClient>(), config: new JsonSchemaSerdeConfig(config)));
+        services.AddKafkaSerde<IAsyncDeserializer<User>>(configuration.GetSection("Kafka:Serdes:User"), (sp, config) =>
+            new JsonSchemaDeserializer<User>(sp.GetRequiredService<ISchemaRegistryClient>(), new JsonSchemaSerdeConfig(config)));
         services.AddKafkaProducer<string, User>(configuration.GetSection("Kafka:Producer"));
         services.AddKafkaConsumer<string, User>(configuration.GetSection("Kafka:Consumer"));
         await using var provider = services.BuildServiceProvider();
@@ -58,7 +61,8 @@ public sealed class HostingTests
         Assert.NotNull(record);
         Assert.Equal("ada", record.Message.Key);
         Assert.Equal(new User("Ada", 7), record.Message.Value);
-        Assert.Contains("users-value", await provider.GetRequiredService<ISchemaRegistryClient>().GetAllSubjectsAsync());
+        // subject.name.strategy=topic_record from the section: the subject is the topic and the schema's title, not users-value.
+        Assert.Equal(["users-User"], await provider.GetRequiredService<ISchemaRegistryClient>().GetAllSubjectsAsync());
     }
 
     [Fact]

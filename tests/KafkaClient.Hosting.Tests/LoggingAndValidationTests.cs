@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging;
 namespace KafkaClient.Hosting.Tests;
 
 /// <summary>One log record as an <see cref="ILogger"/> received it.</summary>
-internal sealed record LogRecord(string Category, LogLevel Level, EventId EventId, string Text, IReadOnlyDictionary<string, string> Fields);
+internal sealed record LogRecord(string Category, LogLevel Level, EventId EventId, string Text, IReadOnlyDictionary<string, string> Fields, Exception? Exception = null);
 
 /// <summary>Keeps every log record in memory.</summary>
 internal sealed class MemoryLoggerProvider : ILoggerProvider
@@ -40,7 +40,7 @@ internal sealed class MemoryLoggerProvider : ILoggerProvider
                 }
             }
 
-            owner.Records.Enqueue(new LogRecord(category, logLevel, eventId, formatter(state, exception), fields));
+            owner.Records.Enqueue(new LogRecord(category, logLevel, eventId, formatter(state, exception), fields, exception));
         }
     }
 }

@@ -18,7 +18,7 @@ namespace KafkaClient.Hosting;
 /// resumed by the reader when it is due, so other partitions go on meanwhile.
 /// </para>
 /// </remarks>
-internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposable
+internal sealed class ConsumerRun<TKey, TValue> : IDisposable
 {
     private static readonly TimeSpan LongestPoll = TimeSpan.FromSeconds(1);
 
@@ -40,6 +40,9 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
     private DeserializingConsumer<TKey, TValue>? _consumer;
     private long _stopAt;
     private volatile bool _closing;
+    private int _released;
+    private int _phase = (int)HostedConsumerPhase.Starting;
+    private volatile string? _failure;
 
     public ConsumerRun(IServiceProvider provider, ConsumerServiceRegistration<TKey, TValue> registration)
     {
@@ -67,6 +70,8 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
             : new BatchDispatcher<TKey, TValue>(_settings, ProcessBatchAsync);
     }
 
+    private HostedConsumerPhase Phase => (HostedConsumerPhase)Volatile.Read(ref _phase);
+
     /// <summary>The host stopped waiting for this service: handlers' tokens fire now.</summary>
     public void Abort()
     {
@@ -86,6 +91,7 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
         if (stoppingToken.IsCancellationRequested)
         {
             // Stopped before it ran: no consumer is made only to be closed.
+            Volatile.Write(ref _phase, (int)HostedConsumerPhase.NotRunning);
             return;
         }
 
@@ -98,6 +104,7 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
         {
             ServiceLog.Failed(_logger, ex, _name);
             await ShutdownAsync().ConfigureAwait(false);
+            Fail(ex);
             throw;
         }
 
@@ -122,8 +129,50 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
         await ShutdownAsync().ConfigureAwait(false);
         if (failure is not null)
         {
+            Fail(failure);
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
         }
+
+        Volatile.Write(ref _phase, (int)HostedConsumerPhase.NotRunning);
+    }
+
+    /// <summary>Takes a snapshot for a health check: the phase and, while reading, each assigned partition's progress.</summary>
+    public HostedConsumerSnapshot Snapshot()
+    {
+        var phase = Phase;
+        if (phase != HostedConsumerPhase.Running || _consumer is not { } consumer)
+        {
+            return new HostedConsumerSnapshot(phase, _failure);
+        }
+
+        List<(PartitionState State, bool Deferred)> states;
+        lock (_gate)
+        {
+            states = [.. _partitions.Values.Select(state => (state, _deferred.ContainsKey(state.Partition)))];
+        }
+
+        var partitions = new List<PartitionProgress>(states.Count);
+        try
+        {
+            foreach (var (state, deferred) in states.OrderBy(s => s.State.Partition.Topic, StringComparer.Ordinal).ThenBy(s => s.State.Partition.Partition.Value))
+            {
+                partitions.Add(new PartitionProgress(
+                    state.Partition,
+                    state,
+                    consumer.Position(state.Partition),
+                    consumer.GetWatermarkOffsets(state.Partition).High,
+                    state.Finished,
+                    state.InFlight,
+                    deferred));
+            }
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or KafkaException or KafkaClientException)
+        {
+            // Closed or closing meanwhile.
+            return new HostedConsumerSnapshot(Phase == HostedConsumerPhase.Running ? HostedConsumerPhase.Stopping : Phase, _failure);
+        }
+
+        return new HostedConsumerSnapshot(HostedConsumerPhase.Running, null, consumer.Name, partitions);
     }
 
     public void OnAssigned(IReadOnlyList<TopicPartition> partitions)
@@ -179,15 +228,20 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
 
     public void Dispose()
     {
+        // Normally released by the shutdown; not when the service is disposed without being stopped.
+        if (Interlocked.Exchange(ref _released, 1) == 0)
+        {
+            _consumer?.Dispose();
+        }
+
         _stop.Dispose();
         _abort.Dispose();
     }
 
     private async Task StartAsync()
     {
-        var consumer = _provider.GetRequiredKeyedService<IDeserializingConsumer<TKey, TValue>>(_registration);
-        _consumer = consumer as DeserializingConsumer<TKey, TValue>
-            ?? throw new InvalidOperationException($"The consumer registered for {_registration} is a {consumer.GetType().Name}, not the DeserializingConsumer its registration builds.");
+        // A consumer of this run's own: one that was closed cannot join its group again.
+        _consumer = _registration.CreateConsumer(_provider, this);
 
         // A handler the container cannot make fails here, once, instead of on every record.
         var scope = _provider.CreateAsyncScope();
@@ -196,14 +250,34 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
             _registration.ResolveHandler(scope.ServiceProvider);
         }
 
+        if (_topology.Forwards && _registration.Options.CreateRetryAndDeadLetterTopics && !await CreateTopicsAsync().ConfigureAwait(false))
+        {
+            return; // stopped meanwhile: RunAsync shuts down
+        }
+
         if (_topology.Forwards)
         {
             _forwarder = new Forwarder(_provider.GetRequiredKeyedService<ISerializingProducer<byte[], byte[]>>(_registration), _topology, _settings, _logger, _name);
         }
 
-        _registration.Listener = this;
         _consumer.Subscribe(_topology.Subscribed);
+        Interlocked.CompareExchange(ref _phase, (int)HostedConsumerPhase.Running, (int)HostedConsumerPhase.Starting);
+
         ServiceLog.Started(_logger, _name, string.Join(", ", _topology.Subscribed), _group);
+    }
+
+    /// <summary>Creates the missing retry and dead-letter topics through the options' admin, or one on the consumer's connection keys.</summary>
+    private async Task<bool> CreateTopicsAsync()
+    {
+        if (_registration.Options.TopicAdmin is { } given)
+        {
+            return await TopicCreator.CreateMissingAsync(given, _topology, _settings, _logger, _name, _stop.Token).ConfigureAwait(false);
+        }
+
+        var config = _registration.ConnectionConfig();
+        var logger = ClientLogger.Create(_provider, KafkaServiceCollectionExtensions.ConsumerLogCategory, config);
+        using var admin = Secrets.Guard(config, () => new TopicAdmin(config, message => logger?.OnLog(message), error => logger?.OnError(error)));
+        return await TopicCreator.CreateMissingAsync(admin, _topology, _settings, _logger, _name, _stop.Token).ConfigureAwait(false);
     }
 
     private async Task ReadAsync()
@@ -248,6 +322,7 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
             var delivered = consumer.TakeDelivered();
             if (record is not null && !record.IsPartitionEOF && delivered is not null && Admit(record) is { } state && !Defer(record))
             {
+                state.Took();
                 try
                 {
                     await _dispatcher.AcceptAsync(new Delivery<TKey, TValue>(record, delivered, state), _stop.Token).ConfigureAwait(false);
@@ -386,12 +461,20 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
     }
 
     /// <summary>Runs the handler inside the record's <c>process</c> activity, a child of its producer's <c>send</c>.</summary>
-    private async ValueTask HandleTracedAsync(IServiceProvider provider, ConsumeResult<TKey, TValue> record, CancellationToken cancellationToken)
+    private ValueTask HandleTracedAsync(IServiceProvider provider, ConsumeResult<TKey, TValue> record, CancellationToken cancellationToken) =>
+        TracedAsync(() => KafkaClientTelemetry.StartProcessActivity(record, _group.Length == 0 ? null : _group), () => _registration.Handle!(provider, record, cancellationToken));
+
+    /// <summary>Runs the batch handler inside one <c>process</c> activity, linked to each record's producer context.</summary>
+    private ValueTask HandleBatchTracedAsync(IServiceProvider provider, List<ConsumeResult<TKey, TValue>> records, CancellationToken cancellationToken) =>
+        TracedAsync(() => KafkaClientTelemetry.StartBatchProcessActivity(records, _group.Length == 0 ? null : _group), () => _registration.HandleBatch!(provider, records, cancellationToken));
+
+    /// <summary>Calls a handler inside the activity <paramref name="start"/> makes (current only within this call), records a failure on it, and ends it.</summary>
+    private static async ValueTask TracedAsync(Func<System.Diagnostics.Activity?> start, Func<ValueTask> handle)
     {
-        using var activity = KafkaClientTelemetry.StartProcessActivity(record, _group.Length == 0 ? null : _group);
+        using var activity = start();
         try
         {
-            await _registration.Handle!(provider, record, cancellationToken).ConfigureAwait(false);
+            await handle().ConfigureAwait(false);
         }
         catch (Exception ex) when (activity is not null)
         {
@@ -421,7 +504,7 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
         {
             var records = live.ConvertAll(d => d.Record);
             var result = await _attempts.RunAsync(
-                (provider, cancellationToken) => _registration.HandleBatch!(provider, records, cancellationToken),
+                (provider, cancellationToken) => HandleBatchTracedAsync(provider, records, cancellationToken),
                 () => string.Create(CultureInfo.InvariantCulture, $"a batch of {live.Count} record(s), {live[0]} to {live[^1]}"),
                 _stop.Token,
                 _abort.Token).ConfigureAwait(false);
@@ -453,11 +536,13 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
         {
             case Outcome.Handled:
                 _consumer!.Acknowledge(delivery.Delivered);
+                delivery.Partition.Finish();
                 return true;
             case Outcome.Failed when !delivery.Partition.Revoked:
                 if (await _forwarder.ForwardAsync(delivery.Delivered, result, _stop.Token, _abort.Token).ConfigureAwait(false))
                 {
                     _consumer!.Acknowledge(delivery.Delivered);
+                    delivery.Partition.Finish();
                     return true;
                 }
 
@@ -472,6 +557,11 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
     {
         if (Interlocked.CompareExchange(ref _stopAt, _settings.Time.GetTimestamp(), 0) == 0)
         {
+            if (Interlocked.CompareExchange(ref _phase, (int)HostedConsumerPhase.Stopping, (int)HostedConsumerPhase.Starting) != (int)HostedConsumerPhase.Starting)
+            {
+                Interlocked.CompareExchange(ref _phase, (int)HostedConsumerPhase.Stopping, (int)HostedConsumerPhase.Running);
+            }
+
             try
             {
                 _abort.CancelAfter(_settings.ShutdownTimeout - _settings.CloseReserve);
@@ -516,17 +606,21 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
 
         if (_consumer is not { } consumer)
         {
-            _registration.Listener = null;
             return;
         }
 
         _closing = true;
         await CommitHandledAsync(consumer).ConfigureAwait(false);
 
+        if (Interlocked.Exchange(ref _released, 1) != 0)
+        {
+            return;
+        }
+
         try
         {
-            // librdkafka's close blocks while it leaves the group: not on a pool thread.
-            var close = Task.Factory.StartNew(consumer.Close, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            // Closes (librdkafka's close blocks while it leaves the group: not on a pool thread) and releases the consumer.
+            var close = Task.Factory.StartNew(consumer.Dispose, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             await close.WaitAsync(Left(), _settings.Time).ConfigureAwait(false);
         }
         catch (TimeoutException)
@@ -537,10 +631,13 @@ internal sealed class ConsumerRun<TKey, TValue> : IRebalanceListener, IDisposabl
         {
             ServiceLog.CloseFailed(_logger, ex, _name);
         }
-        finally
-        {
-            _registration.Listener = null;
-        }
+    }
+
+    private void Fail(Exception failure)
+    {
+        // Secret values never reach these messages: the registrations redact them when the clients are built.
+        _failure = $"{failure.GetType().Name}: {failure.Message}";
+        Volatile.Write(ref _phase, (int)HostedConsumerPhase.Failed);
     }
 
     /// <summary>Commits the handled offsets synchronously, trying again while the failure is retriable (a rebalance in progress) and time is left.</summary>

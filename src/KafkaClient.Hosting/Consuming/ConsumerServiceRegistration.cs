@@ -3,29 +3,20 @@ using Microsoft.Extensions.Configuration;
 
 namespace KafkaClient.Hosting;
 
-/// <summary>Receives the rebalance events of a hosted consumer's consumer, on its poll thread.</summary>
-internal interface IRebalanceListener
-{
-    void OnAssigned(IReadOnlyList<TopicPartition> partitions);
-
-    void OnRevoked(IReadOnlyList<TopicPartitionOffset> partitions);
-
-    void OnLost(IReadOnlyList<TopicPartitionOffset> partitions);
-}
-
-/// <summary>One hosted consumer's registration: its options (made once, on first use), its handler calls, and the service key of its consumer and forwarding producer.</summary>
+/// <summary>One hosted consumer's registration: its options (made once, on first use), its handler calls, its current run, the consumer each run makes, and the service key of its forwarding producer.</summary>
 /// <remarks>Thread-safe. The instance itself is the service key, so registrations never share clients.</remarks>
-internal sealed class ConsumerServiceRegistration<TKey, TValue>
+internal sealed class ConsumerServiceRegistration<TKey, TValue> : IHostedConsumerProbe
 {
     private const string GroupIdKey = "group.id";
     private static readonly string[] InheritedPrefixes = ["bootstrap.servers", "client.id", "security.protocol", "sasl.", "ssl.", "socket.", "broker.address.family"];
 
     private readonly Lazy<KafkaConsumerServiceOptions<TKey, TValue>> _options;
     private readonly Lazy<RetryTopology> _topology;
-    private IRebalanceListener? _listener;
+    private ConsumerRun<TKey, TValue>? _run;
 
     public ConsumerServiceRegistration(
         string name,
+        Type handlerType,
         IConfiguration? section,
         Action<KafkaConsumerServiceOptions<TKey, TValue>>? configure,
         Func<IServiceProvider, ConsumeResult<TKey, TValue>, CancellationToken, ValueTask>? handle,
@@ -33,6 +24,7 @@ internal sealed class ConsumerServiceRegistration<TKey, TValue>
         Func<IServiceProvider, object> resolveHandler)
     {
         Name = name;
+        HandlerType = handlerType;
         Handle = handle;
         HandleBatch = handleBatch;
         ResolveHandler = resolveHandler;
@@ -52,6 +44,8 @@ internal sealed class ConsumerServiceRegistration<TKey, TValue>
 
     public string Name { get; }
 
+    public Type HandlerType { get; }
+
     public Func<IServiceProvider, ConsumeResult<TKey, TValue>, CancellationToken, ValueTask>? Handle { get; }
 
     public Func<IServiceProvider, IReadOnlyList<ConsumeResult<TKey, TValue>>, CancellationToken, ValueTask>? HandleBatch { get; }
@@ -64,15 +58,28 @@ internal sealed class ConsumerServiceRegistration<TKey, TValue>
 
     public RetryTopology Topology => _topology.Value;
 
-    /// <summary>Gets or sets the running service that receives rebalance events; null while none runs.</summary>
-    public IRebalanceListener? Listener
+    /// <summary>Gets or sets the service's current run, which health checks look at; null while the service is not started or stopped.</summary>
+    public ConsumerRun<TKey, TValue>? Run
     {
-        get => Volatile.Read(ref _listener);
-        set => Volatile.Write(ref _listener, value);
+        get => Volatile.Read(ref _run);
+        set => Volatile.Write(ref _run, value);
     }
 
-    /// <summary>Makes the consumer's options: the service's consumer configuration, its group, its poison policy and the service's own rebalance handlers and offset storing.</summary>
-    public void ConfigureConsumer(KafkaConsumerOptions<TKey, TValue> target)
+    public HostedConsumerSnapshot Snapshot() => Run?.Snapshot() ?? HostedConsumerSnapshot.NotRunning;
+
+    /// <summary>Builds a consumer for one run (or, with no run, to check the configuration), which the caller disposes.</summary>
+    /// <param name="provider">The container, for deserializers and logging.</param>
+    /// <param name="run">The run that receives its rebalance events, or null.</param>
+    /// <returns>The consumer, not subscribed.</returns>
+    public DeserializingConsumer<TKey, TValue> CreateConsumer(IServiceProvider provider, ConsumerRun<TKey, TValue>? run)
+    {
+        var options = new KafkaConsumerOptions<TKey, TValue>();
+        ConfigureConsumer(options, run);
+        return KafkaServiceCollectionExtensions.BuildConsumer(provider, this, options);
+    }
+
+    /// <summary>Makes the consumer's options: the service's consumer configuration, its group, its poison policy and the run's rebalance handlers and offset storing.</summary>
+    private void ConfigureConsumer(KafkaConsumerOptions<TKey, TValue> target, ConsumerRun<TKey, TValue>? run)
     {
         var options = Options;
         foreach (var (key, value) in options.Consumer.Config)
@@ -97,9 +104,9 @@ internal sealed class ConsumerServiceRegistration<TKey, TValue>
 
             user?.Invoke(provider, builder);
             builder
-                .SetPartitionsAssignedHandler(partitions => Listener?.OnAssigned(partitions))
-                .SetPartitionsRevokedHandler(partitions => Listener?.OnRevoked(partitions))
-                .SetPartitionsLostHandler(partitions => Listener?.OnLost(partitions))
+                .SetPartitionsAssignedHandler(partitions => run?.OnAssigned(partitions))
+                .SetPartitionsRevokedHandler(partitions => run?.OnRevoked(partitions))
+                .SetPartitionsLostHandler(partitions => run?.OnLost(partitions))
                 .SetAcknowledgedOffsets();
         };
     }
@@ -117,12 +124,9 @@ internal sealed class ConsumerServiceRegistration<TKey, TValue>
         }
         else
         {
-            foreach (var (key, value) in options.Consumer.Config)
+            foreach (var (key, value) in ConnectionConfig())
             {
-                if (InheritedPrefixes.Any(prefix => key.StartsWith(prefix, StringComparison.Ordinal)))
-                {
-                    target.Config[key] = value;
-                }
+                target.Config[key] = value;
             }
 
             target.Config["acks"] = "all";
@@ -131,6 +135,10 @@ internal sealed class ConsumerServiceRegistration<TKey, TValue>
 
         target.ConfigureBuilder = options.Producer.ConfigureBuilder;
     }
+
+    /// <summary>Gets the consumer's connection keys: <c>bootstrap.servers</c>, <c>client.id</c>, <c>security.protocol</c>, <c>sasl.*</c>, <c>ssl.*</c>, <c>socket.*</c> and <c>broker.address.family</c>.</summary>
+    public List<KeyValuePair<string, string>> ConnectionConfig() =>
+        [.. Options.Consumer.Config.Where(e => InheritedPrefixes.Any(prefix => e.Key.StartsWith(prefix, StringComparison.Ordinal)))];
 
     public override string ToString() => $"consumer service {Name}";
 }

@@ -8,7 +8,8 @@ namespace KafkaClient.Hosting;
 /// <remarks>
 /// <para>
 /// Each attempt at a record resolves the handler from a new asynchronous DI scope, disposed when the attempt ends,
-/// so scoped services (a database context) are never shared between records or attempts. Returning completes the
+/// so scoped services (a database context) are never shared between records or attempts, and runs inside the record's
+/// <c>process</c> activity (<see cref="KafkaClientTelemetry.StartProcessActivity{TKey, TValue}"/>). Returning completes the
 /// record: its offset is stored once every earlier record of its partition is done. Throwing fails the attempt (see
 /// <see cref="KafkaConsumerServiceOptions{TKey, TValue}"/> for retries, retry topics and the dead-letter topic).
 /// </para>
@@ -40,7 +41,8 @@ public interface IKafkaRecordHandler<TKey, TValue>
 /// were read (each partition's records in offset order; it may mix partitions and topics). Each attempt resolves the
 /// handler from a new asynchronous DI scope. Returning completes every record of the batch; throwing fails the whole
 /// batch: it is attempted again as a whole, and once attempts are exhausted each of its records goes to the retry or
-/// dead-letter topic on its own.
+/// dead-letter topic on its own. Each attempt runs inside one <c>process</c> activity
+/// (<see cref="KafkaClientTelemetry.StartBatchProcessActivity{TKey, TValue}"/>), linked to each record's producer.
 /// </para>
 /// <para>Threading: one batch at a time, never concurrently with another; the token fires only when the shutdown timeout is close.</para>
 /// </remarks>

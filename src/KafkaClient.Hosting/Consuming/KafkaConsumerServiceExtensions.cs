@@ -9,8 +9,9 @@ namespace KafkaClient.Hosting;
 /// <summary>Registers hosted consumers: background services that read topics and run a handler per record, or per batch, from dependency injection.</summary>
 /// <remarks>
 /// <para>
-/// Each registration adds its own <see cref="IHostedService"/>, consumer and (with retry or dead-letter topics)
-/// forwarding producer; several may run in one host, with the same or different types. The handler type is added as a
+/// Each registration adds its own <see cref="IHostedService"/> and (with retry or dead-letter topics) forwarding
+/// producer, and each start of the service makes its own consumer, so it may be stopped and started again in one host;
+/// several may run in one host, with the same or different types. The handler type is added as a
 /// scoped service unless it is registered already, and is resolved from a new scope for each attempt. The consumer
 /// gets deserializers, logging and <see cref="KafkaConsumerOptions{TKey, TValue}.ConfigureBuilder"/> as
 /// <see cref="KafkaServiceCollectionExtensions.AddKafkaConsumer{TKey, TValue}(IServiceCollection, Action{KafkaConsumerOptions{TKey, TValue}})"/>
@@ -105,30 +106,35 @@ public static class KafkaConsumerServiceExtensions
         where THandler : class, IKafkaRecordHandler<TKey, TValue> =>
         Add(services, new ConsumerServiceRegistration<TKey, TValue>(
             typeof(THandler).Name,
+            typeof(THandler),
             configuration,
             configure,
             static (provider, record, cancellationToken) => provider.GetRequiredService<THandler>().HandleAsync(record, cancellationToken),
             null,
-            static provider => provider.GetRequiredService<THandler>()),
-            typeof(THandler));
+            static provider => provider.GetRequiredService<THandler>()));
 
     private static IServiceCollection AddBatchService<TKey, TValue, THandler>(
         IServiceCollection services, IConfiguration? configuration, Action<KafkaConsumerServiceOptions<TKey, TValue>> configure)
         where THandler : class, IKafkaBatchHandler<TKey, TValue> =>
         Add(services, new ConsumerServiceRegistration<TKey, TValue>(
             typeof(THandler).Name,
+            typeof(THandler),
             configuration,
             configure,
             null,
             static (provider, records, cancellationToken) => provider.GetRequiredService<THandler>().HandleAsync(records, cancellationToken),
-            static provider => provider.GetRequiredService<THandler>()),
-            typeof(THandler));
+            static provider => provider.GetRequiredService<THandler>()));
 
-    private static IServiceCollection Add<TKey, TValue>(IServiceCollection services, ConsumerServiceRegistration<TKey, TValue> registration, Type handler)
+    private static IServiceCollection Add<TKey, TValue>(IServiceCollection services, ConsumerServiceRegistration<TKey, TValue> registration)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.TryAdd(ServiceDescriptor.Scoped(handler, handler));
-        services.AddKeyedKafkaConsumer<TKey, TValue>(registration, registration.ConfigureConsumer);
+        services.TryAdd(ServiceDescriptor.Scoped(registration.HandlerType, registration.HandlerType));
+        services.AddSingleton<IHostedConsumerProbe>(registration); // for KafkaHealthChecks.AddKafkaConsumerService
+
+        // Each run makes its own consumer (a closed one cannot rejoin): ValidateKafkaClientsOnStart builds one to check it.
+        ClientRegistrations.Of(services).Builds.Add((
+            $"{ClientValidator.Describe(typeof(IDeserializingConsumer<TKey, TValue>))} (consumer service {registration.Name})",
+            provider => registration.CreateConsumer(provider, null).Dispose()));
         services.AddKeyedKafkaProducer<byte[], byte[]>(registration, registration.ConfigureProducer);
 
         // Not AddHostedService: it registers one service per implementation type, and two consumers may share one.

@@ -62,8 +62,8 @@ public sealed class KafkaConsumerServiceOptions<TKey, TValue>
     /// <summary>Gets the delays of the retry topics, one topic per delay and source topic, in the order records go through them (default none).</summary>
     /// <remarks>
     /// The service subscribes to these topics too, and they must exist (the embedded cluster and clusters without
-    /// topic auto-creation create none). A retry topic's partition whose next record is not due yet is paused until
-    /// it is, without holding up other partitions.
+    /// topic auto-creation create none), unless <see cref="CreateRetryAndDeadLetterTopics"/> creates them. A retry
+    /// topic's partition whose next record is not due yet is paused until it is, without holding up other partitions.
     /// </remarks>
     public IList<TimeSpan> RetryTopicDelays { get; } = new List<TimeSpan>();
 
@@ -71,7 +71,25 @@ public sealed class KafkaConsumerServiceOptions<TKey, TValue>
     public string RetryTopicFormat { get; set; } = "{topic}-retry-{delay}";
 
     /// <summary>Gets or sets the dead-letter topic, where <c>{topic}</c> stands for the source topic (<c>{topic}-dlt</c>), or null for none (the default).</summary>
+    /// <remarks>It must exist, unless <see cref="CreateRetryAndDeadLetterTopics"/> creates it.</remarks>
     public string? DeadLetterTopic { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether the retry topics and dead-letter topics that do not exist are created when the service starts (default false: they must exist).</summary>
+    /// <remarks>
+    /// <para>
+    /// Off by default: creating topics takes the cluster's permission to (a <c>CREATE</c> ACL), and many clusters have
+    /// their topics managed elsewhere. When on, each missing retry or dead-letter topic is created on the background
+    /// loop, before the consumer subscribes, through <see cref="TopicAdmin"/>, with as many partitions as its source topic
+    /// and the broker's default replication factor. A source topic that does not exist yet gets none (a warning says
+    /// so). A failure that may pass (a broker not reachable yet) is tried again with backoff until it succeeds or the
+    /// service stops; one that cannot (no permission) stops the service, logged as critical, naming the topic.
+    /// </para>
+    /// </remarks>
+    public bool CreateRetryAndDeadLetterTopics { get; set; }
+
+    /// <summary>Gets or sets the admin that creates missing retry and dead-letter topics, or null (the default) for a <see cref="KafkaClient.TopicAdmin"/> on the consumer's connection keys (<c>bootstrap.servers</c>, <c>security.protocol</c>, <c>sasl.*</c>, <c>ssl.*</c>, ...).</summary>
+    /// <remarks>The service does not dispose it. An <c>EmbeddedKafkaCluster</c> is one: the embedded cluster creates topics only through its own API.</remarks>
+    public ITopicAdmin? TopicAdmin { get; set; }
 
     /// <summary>Gets or sets how long stopping may take in all: draining handlers, committing and leaving the group (default 20 seconds).</summary>
     /// <remarks>
@@ -92,5 +110,6 @@ public sealed class KafkaConsumerServiceOptions<TKey, TValue>
     public override string ToString() =>
         $"topics [{string.Join(", ", Topics)}], group {GroupId ?? "(from group.id)"}, max in flight {MaxInFlight}, per-key parallelism {PerKeyParallelism}, "
         + $"max attempts {MaxAttempts}, retry topics [{string.Join(", ", RetryTopicDelays.Select(RetryTopology.FormatDelay))}], dead-letter topic {DeadLetterTopic ?? "(none)"}, "
+        + $"create retry and dead-letter topics {CreateRetryAndDeadLetterTopics}, "
         + $"shutdown timeout {ShutdownTimeout}; {Consumer}; {Producer}";
 }

@@ -13,6 +13,8 @@ internal sealed class PartitionState(TopicPartition partition)
     private readonly object _gate = new();
     private int _running;
     private bool _revoked;
+    private long _taken;
+    private long _finished;
 
     public TopicPartition Partition { get; } = partition;
 
@@ -32,6 +34,18 @@ internal sealed class PartitionState(TopicPartition partition)
             }
         }
     }
+
+    /// <summary>Gets how many records of this assignment were finished: handled, or forwarded to a retry or dead-letter topic.</summary>
+    public long Finished => Interlocked.Read(ref _finished);
+
+    /// <summary>Gets how many records were taken in and are not finished (running, waiting for their turn, or left by stopping).</summary>
+    public long InFlight => Interlocked.Read(ref _taken) - Interlocked.Read(ref _finished);
+
+    /// <summary>Reader: a record of this partition was taken in.</summary>
+    public void Took() => Interlocked.Increment(ref _taken);
+
+    /// <summary>A record of this partition was finished.</summary>
+    public void Finish() => Interlocked.Increment(ref _finished);
 
     /// <summary>Starts handling a record unless the partition was taken away.</summary>
     public bool TryBeginRunning()

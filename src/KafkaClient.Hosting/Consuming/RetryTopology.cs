@@ -64,6 +64,10 @@ internal sealed class RetryTopology
         return ms.ToString(CultureInfo.InvariantCulture) + "ms";
     }
 
+    /// <summary>Gets the source topics with the retry topics and dead-letter topic each forwards to, in forwarding order.</summary>
+    public IEnumerable<(string Source, IReadOnlyList<string> Targets)> ForwardTargets() =>
+        _retryTopics.Select(e => (e.Key, (IReadOnlyList<string>)[.. e.Value, .. DeadLetterTopicName(_deadLetterFormat, e.Key) is { } deadLetters ? [deadLetters] : Array.Empty<string>()]));
+
     /// <summary>Gets where a topic stands: its source topic and 0 for a source topic, n for its n-th retry topic; false for a topic this consumer does not know (a pattern's match).</summary>
     public bool TryGetStage(string topic, out Stage stage) => _stages.TryGetValue(topic, out stage);
 

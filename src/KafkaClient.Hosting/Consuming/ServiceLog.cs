@@ -53,6 +53,15 @@ internal static partial class ServiceLog
     [LoggerMessage(EventId = 114, EventName = "RevokedWhileHandling", Level = LogLevel.Warning, Message = "{Service}: {Partition} was revoked while {Count} of its record(s) were still being handled; they may be handled again by its next owner")]
     public static partial void RevokedWhileHandling(ILogger logger, string service, string partition, int count);
 
+    [LoggerMessage(EventId = 117, EventName = "TopicCreated", Level = LogLevel.Information, Message = "{Service}: created topic {Topic} with {Partitions} partition(s), as many as {Source}")]
+    public static partial void TopicCreated(ILogger logger, string service, string topic, int partitions, string source);
+
+    [LoggerMessage(EventId = 118, EventName = "SourceTopicMissing", Level = LogLevel.Warning, Message = "{Service}: topic {Source} does not exist, so its retry and dead-letter topics [{Topics}] are not created")]
+    public static partial void SourceTopicMissing(ILogger logger, string service, string source, string topics);
+
+    [LoggerMessage(EventId = 119, EventName = "TopicCreationFailed", Level = LogLevel.Warning, Message = "{Service}: creating the retry and dead-letter topics failed (attempt {Attempt}); next attempt in {BackoffMs} ms")]
+    public static partial void TopicCreationFailed(ILogger logger, Exception exception, string service, int attempt, long backoffMs);
+
     [LoggerMessage(EventId = 115, EventName = "HandlerError", Level = LogLevel.Error, Message = "{Service}: unexpected failure while handling {Records}")]
     public static partial void Unexpected(ILogger logger, Exception exception, string service, string records);
 }

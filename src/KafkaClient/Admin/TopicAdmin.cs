@@ -14,10 +14,31 @@ public sealed class TopicAdmin : ITopicAdmin, IDisposable
     /// <param name="config">An <see cref="AdminClientConfig"/> or <c>bootstrap.servers</c>-style pairs.</param>
     /// <exception cref="ArgumentException">A configuration key is unknown or its value invalid.</exception>
     public TopicAdmin(IEnumerable<KeyValuePair<string, string>> config)
+        : this(config, null, null)
+    {
+    }
+
+    /// <summary>Initializes a new instance of the <see cref="TopicAdmin"/> class whose librdkafka log lines and client-level errors go to the given handlers instead of librdkafka's defaults.</summary>
+    /// <param name="config">An <see cref="AdminClientConfig"/> or <c>bootstrap.servers</c>-style pairs.</param>
+    /// <param name="log">Receives librdkafka's log lines; null for librdkafka's default (stderr).</param>
+    /// <param name="error">Receives client-level errors; null for none.</param>
+    /// <exception cref="ArgumentException">A configuration key is unknown or its value invalid.</exception>
+    internal TopicAdmin(IEnumerable<KeyValuePair<string, string>> config, Action<LogMessage>? log, Action<Error>? error)
     {
         try
         {
-            _admin = new AdminClientBuilder(config).Build();
+            var builder = new AdminClientBuilder(config);
+            if (log is not null)
+            {
+                builder.SetLogHandler((_, message) => log(message));
+            }
+
+            if (error is not null)
+            {
+                builder.SetErrorHandler((_, e) => error(e));
+            }
+
+            _admin = builder.Build();
         }
         catch (Exception ex) when (ex is InvalidOperationException or KafkaException)
         {

@@ -9,7 +9,7 @@ namespace KafkaClient;
 /// <para>
 /// Activities follow OpenTelemetry's messaging conventions: <c>send {topic}</c> (kind Producer) from a produce call
 /// to its delivery report, <c>receive {topic}</c> (kind Consumer) for each record a consumer hands out, and
-/// <c>process {topic}</c> (kind Consumer) around an application's handling of a record. The producer writes the W3C
+/// <c>process {topic}</c> (kind Consumer) around an application's handling of a record or of a batch. The producer writes the W3C
 /// trace context (<c>traceparent</c>, <c>tracestate</c>) into the message's headers (a copy: the caller's
 /// <see cref="Headers"/> object is never changed) through <see cref="DistributedContextPropagator.Current"/>, so one trace
 /// crosses the topic. Nothing is recorded, and no header written, while nobody listens.
@@ -41,6 +41,74 @@ public static class KafkaClientTelemetry
         if (activity is { IsAllDataRequested: true })
         {
             Telemetry.TagRecord(activity, "process", record.Topic, record.Partition, record.Offset, consumerGroup, record.Message is { } message ? message.Key as string : null);
+        }
+
+        return activity;
+    }
+
+    /// <summary>Starts a <c>process</c> activity for a batch of consumed records, a child of the current activity and linked to the trace context each record's producer wrote; null while nobody listens.</summary>
+    /// <param name="records">The consumed records, at least one.</param>
+    /// <param name="consumerGroup">The consumer group, recorded as <c>messaging.consumer.group.name</c>; null to leave it out.</param>
+    /// <returns>The started activity, which the caller disposes when the batch is processed; null while nobody samples it.</returns>
+    /// <remarks>
+    /// As OpenTelemetry's messaging conventions say for a batch: one activity, whose parent is not any record's producer
+    /// but whatever is current, with one link per record that carries a trace context. It is named
+    /// <c>process {topic}</c> when every record comes from one topic (with <c>messaging.destination.name</c>, and
+    /// <c>messaging.destination.partition.id</c> when they come from one partition), else <c>process</c>; a batch of
+    /// more than one record has <c>messaging.batch.message_count</c>, and a batch of one its offset. The activity
+    /// becomes <see cref="Activity.Current"/> on the calling thread and flows into awaited calls, until it is disposed.
+    /// </remarks>
+    /// <exception cref="ArgumentException"><paramref name="records"/> is empty.</exception>
+    public static Activity? StartBatchProcessActivity<TKey, TValue>(IReadOnlyList<ConsumeResult<TKey, TValue>> records, string? consumerGroup = null)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (records.Count == 0)
+        {
+            throw new ArgumentException("A batch has at least one record.", nameof(records));
+        }
+
+        if (!Telemetry.Source.HasListeners())
+        {
+            return null;
+        }
+
+        var links = new List<ActivityLink>(records.Count);
+        var topic = records[0].Topic;
+        var partition = records[0].Partition;
+        foreach (var record in records)
+        {
+            ArgumentNullException.ThrowIfNull(record, nameof(records));
+            if (Telemetry.Extract(record.Message?.Headers) is { } context)
+            {
+                links.Add(new ActivityLink(context));
+            }
+
+            if (topic is not null && record.Topic != topic)
+            {
+                topic = null;
+            }
+
+            if (record.Partition != partition)
+            {
+                partition = Partition.Any;
+            }
+        }
+
+        var activity = Telemetry.Source.StartActivity(topic is null ? "process" : "process " + topic, ActivityKind.Consumer, parentContext: default, links: links);
+        if (activity is { IsAllDataRequested: true })
+        {
+            Telemetry.TagRecord(
+                activity,
+                "process",
+                topic,
+                topic is null ? Partition.Any : partition,
+                records.Count == 1 ? records[0].Offset : Offset.Unset,
+                consumerGroup,
+                records.Count == 1 && records[0].Message is { } message ? message.Key as string : null);
+            if (records.Count > 1)
+            {
+                activity.SetTag("messaging.batch.message_count", records.Count);
+            }
         }
 
         return activity;

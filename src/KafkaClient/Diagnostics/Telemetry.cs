@@ -90,13 +90,17 @@ internal static class Telemetry
         return traceParent is not null && ActivityContext.TryParse(traceParent, traceState, isRemote: true, out var context) ? context : null;
     }
 
-    /// <summary>Sets the messaging attributes of a record's activity.</summary>
-    public static void TagRecord(Activity activity, string operation, string topic, Partition partition, Offset offset, string? group, string? key)
+    /// <summary>Sets the messaging attributes of a record's (or a batch's) activity; a null topic, <see cref="Partition.Any"/>, <see cref="Offset.Unset"/>, group or key is left out.</summary>
+    public static void TagRecord(Activity activity, string operation, string? topic, Partition partition, Offset offset, string? group, string? key)
     {
         activity.SetTag("messaging.system", System);
         activity.SetTag("messaging.operation.type", operation);
         activity.SetTag("messaging.operation.name", operation);
-        activity.SetTag("messaging.destination.name", topic);
+        if (topic is not null)
+        {
+            activity.SetTag("messaging.destination.name", topic);
+        }
+
         if (partition != Partition.Any)
         {
             activity.SetTag("messaging.destination.partition.id", partition.Value.ToString(global::System.Globalization.CultureInfo.InvariantCulture));

@@ -128,6 +128,28 @@ public sealed class ConsumerServiceOptionsTests
     }
 
     [Fact]
+    public async Task Validating_clients_on_start_builds_the_hosted_consumers_consumer_and_names_the_bad_key()
+    {
+        var behavior = new Behavior();
+        using var host = Hosts.Build(behavior, services =>
+        {
+            services.ValidateKafkaClientsOnStart();
+            services.AddKafkaConsumerService<string, string, TestHandler>(o =>
+            {
+                o.Consumer.Config["bootstrap.servers"] = Unreachable.Broker;
+                o.Consumer.Config["no.such.key"] = "1";
+                o.Topics.Add("orders");
+                o.GroupId = "g";
+            });
+        });
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync().WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("IDeserializingConsumer<String, String> (consumer service TestHandler): ", error.Message, StringComparison.Ordinal);
+        Assert.Contains("no.such.key", error.Message, StringComparison.Ordinal);
+        Assert.Empty(behavior.Journal);
+    }
+
+    [Fact]
     public void The_defaults_are_the_documented_ones()
     {
         var options = new KafkaConsumerServiceOptions<string, string>();
@@ -142,6 +164,8 @@ public sealed class ConsumerServiceOptionsTests
         Assert.Equal(TimeSpan.FromSeconds(20), options.ShutdownTimeout);
         Assert.Equal(100, options.MaxBatchSize);
         Assert.Equal(TimeSpan.FromMilliseconds(100), options.MaxBatchWait);
+        Assert.False(options.CreateRetryAndDeadLetterTopics);
+        Assert.Null(options.TopicAdmin);
     }
 
     [Fact]

@@ -39,6 +39,18 @@ public sealed class HostedConsumerFixture : IAsyncLifetime
         ["topic.metadata.refresh.interval.ms"] = "1000",
     };
 
+    /// <summary>Sets a hosted consumer's options to read <paramref name="topic"/> as <paramref name="group"/> with <see cref="ConsumerConfig()"/>.</summary>
+    public void Configure<TKey, TValue>(KafkaConsumerServiceOptions<TKey, TValue> options, string topic, string group)
+    {
+        foreach (var (key, value) in ConsumerConfig())
+        {
+            options.Consumer.Config[key] = value;
+        }
+
+        options.Topics.Add(topic);
+        options.GroupId = group;
+    }
+
     /// <summary>Writes string records to explicit partitions and waits for each acknowledgement.</summary>
     public async Task ProduceAsync(string topic, IEnumerable<(int Partition, string? Key, string Value)> records)
     {

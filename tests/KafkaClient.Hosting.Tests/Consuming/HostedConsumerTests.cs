@@ -19,13 +19,7 @@ public sealed class HostedConsumerTests(HostedConsumerFixture kafka)
 
     private void Options(KafkaConsumerServiceOptions<string, string> options, string topic, string group)
     {
-        foreach (var (key, value) in kafka.ConsumerConfig())
-        {
-            options.Consumer.Config[key] = value;
-        }
-
-        options.Topics.Add(topic);
-        options.GroupId = group;
+        kafka.Configure(options, topic, group);
         options.RetryBackoff = TimeSpan.FromMilliseconds(10);
     }
 
@@ -68,6 +62,72 @@ public sealed class HostedConsumerTests(HostedConsumerFixture kafka)
         Assert.Equal(Enumerable.Range(0, 60).Select(i => $"v{i}").Order(), all.Order());
         var final = kafka.Committed(group, topic, 3);
         Assert.True(final.All(o => o == 20), $"committed [{string.Join(", ", final)}]; {string.Join(" | ", logs.Records.Where(r => r.Category.StartsWith("KafkaClient", StringComparison.Ordinal) && r.Level >= LogLevel.Information).Select(r => r.Text))}");
+    }
+
+    [Fact]
+    public async Task The_service_stopped_and_started_again_in_one_host_neither_rereads_nor_skips()
+    {
+        var topic = HostedConsumerFixture.Unique("restart");
+        var group = HostedConsumerFixture.Unique("restart");
+        kafka.Cluster.CreateTopic(topic, partitions: 3);
+        await kafka.ProduceAsync(topic, Enumerable.Range(0, 60).Select(i => (i % 3, (string?)$"k{i}", $"v{i}")));
+        var behavior = new Behavior { Handle = async (_, _) => await Task.Delay(10) };
+        var logs = new MemoryLoggerProvider();
+        using var host = Hosts.Build(behavior, services => services.AddKafkaConsumerService<string, string, TestHandler>(o => Options(o, topic, group)), logs);
+        await host.StartAsync();
+        var service = host.Services.GetServices<IHostedService>().OfType<KafkaConsumerService<string, string>>().Single();
+
+        // Twice: stop the service alone (the host runs on), check the commit, add records, start it again.
+        for (var round = 1; round <= 2; round++)
+        {
+            var target = 20 * round;
+            Assert.True(await Hosts.Eventually(() => behavior.Journal.Count >= target), $"round {round}: nothing handled");
+            using (var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+            {
+                await service.StopAsync(limit.Token).WaitAsync(TimeSpan.FromSeconds(90));
+            }
+
+            var handled = behavior.Journal.ToList();
+            var committed = kafka.Committed(group, topic, 3);
+            for (var partition = 0; partition < 3; partition++)
+            {
+                // Each partition's records were handled in order, once each: the commit is the count handled.
+                var offsets = handled.Where(s => s.Partition == partition).Select(s => s.Offset).ToList();
+                Assert.Equal(Enumerable.Range(0, offsets.Count).Select(i => (long)i), offsets);
+                Assert.Equal(offsets.Count == 0 ? Offset.Unset.Value : offsets.Count, committed[partition]);
+            }
+
+            await kafka.ProduceAsync(topic, Enumerable.Range(0, 30).Select(i => (i % 3, (string?)$"k{i}", $"r{round}-{i}")));
+            Assert.Equal(handled.Count, behavior.Journal.Count); // stopped: nothing handled meanwhile
+            await service.StartAsync(CancellationToken.None);
+        }
+
+        Assert.True(await Hosts.Eventually(() => behavior.Journal.Count >= 120), "the restarted service did not handle the rest");
+        await Hosts.StopAsync(host);
+
+        var all = behavior.Journal.Select(s => s.Value).ToList();
+        Assert.Equal(120, all.Count);
+        Assert.Equal(120, all.Distinct().Count());
+        Assert.Equal([40L, 40L, 40L], kafka.Committed(group, topic, 3));
+        Assert.Equal(3, logs.Records.Count(r => r.EventId.Name == "ConsumerServiceStarted"));
+        Assert.Equal(3, logs.Records.Count(r => r.EventId.Name == "ConsumerServiceStopped"));
+    }
+
+    [Fact]
+    public async Task Starting_the_service_again_before_it_stopped_is_refused()
+    {
+        var topic = HostedConsumerFixture.Unique("twice");
+        kafka.Cluster.CreateTopic(topic);
+        var logs = new MemoryLoggerProvider();
+        using var host = Hosts.Build(new Behavior(), services => services.AddKafkaConsumerService<string, string, TestHandler>(o => Options(o, topic, HostedConsumerFixture.Unique("twice"))), logs);
+        await host.StartAsync();
+        var service = host.Services.GetServices<IHostedService>().OfType<KafkaConsumerService<string, string>>().Single();
+        Assert.True(await Hosts.Eventually(() => logs.Records.Any(r => r.EventId.Name == "ConsumerServiceStarted")));
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => service.StartAsync(CancellationToken.None));
+        Assert.Contains("StopAsync must complete before it starts again", error.Message, StringComparison.Ordinal);
+        await Hosts.StopAsync(host);
+        Assert.Single(logs.Records, r => r.EventId.Name == "ConsumerServiceStarted");
     }
 
     [Fact]
@@ -283,6 +343,127 @@ public sealed class HostedConsumerTests(HostedConsumerFixture kafka)
         Assert.Equal([3L], kafka.Committed(group, topic, 1));
         Assert.Equal([1L], kafka.Committed(group, retryTopics[0], 1));
         Assert.Equal([1L], kafka.Committed(group, retryTopics[1], 1));
+    }
+
+    [Fact]
+    public async Task Missing_retry_and_dead_letter_topics_are_created_like_their_source_and_a_failing_handler_walks_into_them()
+    {
+        var topic = HostedConsumerFixture.Unique("create");
+        var group = HostedConsumerFixture.Unique("create");
+        var retryTopic = $"{topic}-retry-1s";
+        var deadLetters = $"{topic}-dlt";
+        kafka.Cluster.CreateTopic(topic, partitions: 3);
+        await kafka.ProduceAsync(topic, [(0, "a", "ok-1"), (1, "b", "poison"), (2, "c", "ok-2")]);
+        ITopicAdmin admin = kafka.Cluster;
+        Assert.DoesNotContain(retryTopic, await admin.ListTopicsAsync());
+        Assert.DoesNotContain(deadLetters, await admin.ListTopicsAsync());
+        var behavior = new Behavior { Handle = (record, _) => record.Message.Value == "poison" ? throw new InvalidOperationException("no") : ValueTask.CompletedTask };
+        var logs = new MemoryLoggerProvider();
+
+        using var host = Hosts.Build(
+            behavior,
+            services => services.AddKafkaConsumerService<string, string, TestHandler>(o =>
+            {
+                Options(o, topic, group);
+                o.MaxAttempts = 1;
+                o.RetryTopicDelays.Add(TimeSpan.FromSeconds(1));
+                o.DeadLetterTopic = "{topic}-dlt";
+                o.CreateRetryAndDeadLetterTopics = true;
+                o.TopicAdmin = kafka.Cluster;
+            }),
+            logs);
+        await host.StartAsync();
+        Assert.True(await Hosts.Eventually(() => logs.Records.Count(r => r.EventId.Name == "TopicCreated") == 2), "the topics were not created");
+        Assert.True(await Hosts.Eventually(() => Enumerable.Range(0, 3).Sum(p => kafka.Count(deadLetters, p)) == 1), "nothing reached the dead-letter topic");
+        await Hosts.StopAsync(host);
+
+        Assert.Equal(3, (await admin.DescribeTopicAsync(retryTopic)).Partitions.Count);
+        Assert.Equal(3, (await admin.DescribeTopicAsync(deadLetters)).Partitions.Count);
+        Assert.Equal([topic, retryTopic], behavior.Journal.Where(s => s.Value == "poison").Select(s => s.Topic));
+        Assert.Equal(["ok-1", "ok-2"], behavior.Journal.Where(s => s.Value != "poison").Select(s => s.Value).Order());
+        Assert.Contains(logs.Records, r => r.EventId.Name == "TopicCreated" && r.Text.Contains($"created topic {retryTopic} with 3 partition(s), as many as {topic}", StringComparison.Ordinal));
+        Assert.Contains(logs.Records, r => r.EventId.Name == "TopicCreated" && r.Text.Contains($"created topic {deadLetters} with 3 partition(s)", StringComparison.Ordinal));
+
+        // A second start finds them: nothing is created again.
+        var again = new MemoryLoggerProvider();
+        using (var second = Hosts.Build(
+            new Behavior(),
+            services => services.AddKafkaConsumerService<string, string, TestHandler>(o =>
+            {
+                Options(o, topic, group);
+                o.RetryTopicDelays.Add(TimeSpan.FromSeconds(1));
+                o.DeadLetterTopic = "{topic}-dlt";
+                o.CreateRetryAndDeadLetterTopics = true;
+                o.TopicAdmin = kafka.Cluster;
+            }),
+            again))
+        {
+            await second.StartAsync();
+            Assert.True(await Hosts.Eventually(() => again.Records.Any(r => r.EventId.Name == "ConsumerServiceStarted")));
+            await Hosts.StopAsync(second);
+        }
+
+        Assert.DoesNotContain(again.Records, r => r.EventId.Name is "TopicCreated" or "TopicCreationFailed" or "ConsumerServiceFailed");
+    }
+
+    [Fact]
+    public async Task A_source_topic_that_does_not_exist_gets_no_retry_topics_and_a_warning()
+    {
+        var topic = HostedConsumerFixture.Unique("absent");
+        var logs = new MemoryLoggerProvider();
+        using var host = Hosts.Build(
+            new Behavior(),
+            services => services.AddKafkaConsumerService<string, string, TestHandler>(o =>
+            {
+                Options(o, topic, HostedConsumerFixture.Unique("absent"));
+                o.RetryTopicDelays.Add(TimeSpan.FromSeconds(5));
+                o.DeadLetterTopic = "{topic}-dlt";
+                o.CreateRetryAndDeadLetterTopics = true;
+                o.TopicAdmin = kafka.Cluster;
+            }),
+            logs);
+        await host.StartAsync();
+        Assert.True(await Hosts.Eventually(() => logs.Records.Any(r => r.EventId.Name == "ConsumerServiceStarted")), "the service did not start");
+        await Hosts.StopAsync(host);
+
+        var warning = Assert.Single(logs.Records, r => r.EventId.Name == "SourceTopicMissing");
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Contains($"[{topic}-retry-5s, {topic}-dlt]", warning.Text, StringComparison.Ordinal);
+        var topics = await ((ITopicAdmin)kafka.Cluster).ListTopicsAsync();
+        Assert.DoesNotContain(topics, t => t.StartsWith(topic, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_cluster_that_refuses_to_create_a_topic_stops_the_service_naming_it()
+    {
+        // Without TopicAdmin the service uses the admin client on the consumer's keys; the embedded cluster refuses its CreateTopics.
+        var topic = HostedConsumerFixture.Unique("refused");
+        kafka.Cluster.CreateTopic(topic, partitions: 2);
+        var logs = new MemoryLoggerProvider();
+        var behavior = new Behavior();
+        using var host = Hosts.Build(
+            behavior,
+            services =>
+            {
+                services.Configure<HostOptions>(o => o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.Ignore);
+                services.AddKafkaConsumerService<string, string, TestHandler>(o =>
+                {
+                    Options(o, topic, HostedConsumerFixture.Unique("refused"));
+                    o.DeadLetterTopic = "{topic}-dlt";
+                    o.CreateRetryAndDeadLetterTopics = true;
+                });
+            },
+            logs);
+        await host.StartAsync();
+        Assert.True(await Hosts.Eventually(() => logs.Records.Any(r => r.EventId.Name == "ConsumerServiceFailed")), "the refusal did not stop the service");
+        await Hosts.StopAsync(host);
+
+        var failed = Assert.Single(logs.Records, r => r.EventId.Name == "ConsumerServiceFailed");
+        Assert.Equal(LogLevel.Critical, failed.Level);
+        var refused = Assert.IsType<KafkaOperationException>(failed.Exception);
+        Assert.Equal($"{topic}-dlt", refused.Topic);
+        Assert.Contains($"Could not create topic \"{topic}-dlt\"", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(logs.Records, r => r.EventId.Name == "ConsumerServiceStarted");
     }
 
     [Fact]

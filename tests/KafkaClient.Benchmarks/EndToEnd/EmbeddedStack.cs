@@ -16,9 +16,9 @@ namespace KafkaClient.Benchmarks.EndToEnd;
 internal sealed class EmbeddedStack : IAsyncDisposable
 {
     /// <summary>Messages per benchmark invocation.</summary>
-    public const int Messages = 20_000;
+    public const int Messages = 60_000;
 
-    /// <summary>Partitions per topic: 20,000 messages of about 200 bytes stay far below the mock's 5 MiB per partition.</summary>
+    /// <summary>Partitions per topic: 60,000 messages of about 200 bytes (3 MB per partition) stay below the mock's 5 MiB per partition.</summary>
     public const int Partitions = 4;
 
     private EmbeddedStack(EmbeddedKafkaCluster cluster, EmbeddedSchemaRegistry registryServer)

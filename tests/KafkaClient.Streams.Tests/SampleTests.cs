@@ -1,55 +1,41 @@
-using System.Diagnostics;
-using KafkaClient.Streams.Tests.Support;
+using KafkaClient.TestProcesses;
 
 namespace KafkaClient.Streams.Tests;
 
 /// <summary>samples/StreamJoins (whose stream-table join the README shows) run as a user runs it, on its own embedded stack.</summary>
 public class SampleTests
 {
+    /// <summary>What every run prints.</summary>
+    private static readonly string[] Joins =
+    [
+        "table_table_join   id=1 left=apple right=red (at +0 s)",
+        "table_table_join   id=1 left=apple right=green (at +1 s)",
+        "table_table_join   id=2 left=banana right=yellow (at +2 s)",
+        "table_table_join   id=1 deleted (at +3 s)",
+        "stream_table_join  id=1 left=event 1 right=green (at +10 s)",
+        "stream_table_join  id=2 left=event 2 right=yellow (at +11 s)",
+        "stream_table_join  id=3 left=event 3 right=blue (at +12 s)",
+        "stream_table_join  id=1 left=event 4 right=purple (at +14 s)",
+        "stream_table_join  id=2 left=event 5 right=yellow (at +15 s)",
+        "stream_stream_join id=8 left=event 8 right=right event 8 (at +175 s)",
+        "SELECT * FROM table_table_join WHERE id = '1';  -> no row",
+        "SELECT * FROM table_table_join WHERE id = '2';  -> left=banana right=yellow",
+        "StreamJoins done: 4 table-table, 5 stream-table, 1 stream-stream records",
+    ];
+
     [Fact]
     public async Task The_stream_joins_sample_prints_the_three_joins_and_answers_pull_queries()
     {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "StreamJoins.dll")])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.Environment.Remove("KAFKA_BOOTSTRAP_SERVERS");
-        start.Environment.Remove("SCHEMA_REGISTRY_URL");
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var limit = new CancellationTokenSource(StreamsKit.Patience * 2);
-        try
-        {
-            await process.WaitForExitAsync(limit.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
+        var (exitCode, text) = await SampleProcess.RunAsync("StreamJoins.dll");
 
-        var text = await output + await error;
-        Assert.True(process.ExitCode == 0, text);
-        string[] expected =
-        [
-            "internal topic stream-joins-table_table_join-changelog (Changelog, 1 partition)",
-            "table_table_join   id=1 left=apple right=red (at +0 s)",
-            "table_table_join   id=1 left=apple right=green (at +1 s)",
-            "table_table_join   id=2 left=banana right=yellow (at +2 s)",
-            "table_table_join   id=1 deleted (at +3 s)",
-            "stream_table_join  id=1 left=event 1 right=green (at +10 s)",
-            "stream_table_join  id=2 left=event 2 right=yellow (at +11 s)",
-            "stream_table_join  id=3 left=event 3 right=blue (at +12 s)",
-            "stream_table_join  id=1 left=event 4 right=purple (at +14 s)",
-            "stream_table_join  id=2 left=event 5 right=yellow (at +15 s)",
-            "stream_stream_join id=8 left=event 8 right=right event 8 (at +175 s)",
-            "SELECT * FROM table_table_join WHERE id = '1';  -> no row",
-            "SELECT * FROM table_table_join WHERE id = '2';  -> left=banana right=yellow",
-            "StreamJoins done: 4 table-table, 5 stream-table, 1 stream-stream records",
-        ];
-        Assert.All(expected, line => Assert.Contains(line, text, StringComparison.Ordinal));
+        Assert.True(exitCode == 0, text);
+        Assert.Contains("internal topic stream-joins-table_table_join-changelog (Changelog, 1 partition)", text, StringComparison.Ordinal);
+        AssertJoins(text);
+    }
+
+    private static void AssertJoins(string text)
+    {
+        Assert.All(Joins, line => Assert.Contains(line, text, StringComparison.Ordinal));
         Assert.DoesNotContain("id=7 left=event 7", text, StringComparison.Ordinal);
         Assert.DoesNotContain("event 6", text, StringComparison.Ordinal);
     }

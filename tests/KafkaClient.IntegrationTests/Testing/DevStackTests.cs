@@ -5,141 +5,57 @@ using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using KafkaClient.IntegrationTests.SchemaRegistry;
 using KafkaClient.SchemaRegistry.Json;
+using KafkaClient.TestProcesses;
 
 namespace KafkaClient.IntegrationTests.Testing;
 
 /// <summary>The local dev stack, run as users run it: a separate process on fixed ports, stopped by SIGTERM.</summary>
 public class DevStackTests
 {
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     [RequiresToolFact("/usr/bin/python3", "python3-confluent-kafka python3-jsonschema python3-requests", "confluent_kafka.schema_registry.json_schema")]
     public async Task Python_code_written_for_docker_compose_runs_against_it_unchanged()
     {
-        var kafkaPort = FreePort();
-        var registryPort = FreePort();
-        var (stack, output) = await StartAsync(kafkaPort, registryPort);
-        try
-        {
-            var schema = Path.Combine(Path.GetTempPath(), $"user-{Guid.NewGuid():N}.json");
-            await File.WriteAllTextAsync(schema, User.Schema);
-            var peer = Path.Combine(AppContext.BaseDirectory, "Python", "json_peer.py");
-            await ExternalTool.RunAsync("/usr/bin/python3", [peer, "produce", $"localhost:{kafkaPort}", $"http://localhost:{registryPort}", "compose-users", schema, "2"], timeout: TimeSpan.FromSeconds(120));
-            var read = await ExternalTool.RunAsync("/usr/bin/python3", [peer, "consume", $"localhost:{kafkaPort}", "compose-users", schema, "2", "compose"], timeout: TimeSpan.FromSeconds(120));
-            Assert.Equal(2, read.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
-        }
-        finally
-        {
-            await StopAsync(stack);
-        }
+        await using var stack = await DevStackProcess.StartAsync();
+        var schema = Path.Combine(Path.GetTempPath(), $"user-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(schema, User.Schema);
+        var peer = Path.Combine(AppContext.BaseDirectory, "Python", "json_peer.py");
+        await ExternalTool.RunAsync("/usr/bin/python3", [peer, "produce", stack.BootstrapServers, stack.RegistryUrl, "compose-users", schema, "2"], timeout: TimeSpan.FromSeconds(120));
+        var read = await ExternalTool.RunAsync("/usr/bin/python3", [peer, "consume", stack.BootstrapServers, "compose-users", schema, "2", "compose"], timeout: TimeSpan.FromSeconds(120));
+        Assert.Equal(2, read.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
 
-        Assert.Equal(0, stack.ExitCode);
-        stack.Dispose();
-        lock (output)
-        {
-            Assert.Contains("Stopping.", output);
-        }
-    }
-
-    private static async Task<(Process Stack, List<string> Output)> StartAsync(int kafkaPort, int registryPort, params string[] more)
-    {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "KafkaClient.DevStack.dll"), "--kafka-port", $"{kafkaPort}", "--registry-port", $"{registryPort}", .. more])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        var stack = Process.Start(start)!;
-        var output = new List<string>();
-        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        stack.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-            {
-                return;
-            }
-
-            lock (output)
-            {
-                output.Add(e.Data);
-            }
-
-            if (e.Data.StartsWith("Ready.", StringComparison.Ordinal))
-            {
-                ready.TrySetResult();
-            }
-        };
-        stack.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                lock (output)
-                {
-                    output.Add(e.Data);
-                }
-            }
-        };
-        stack.BeginOutputReadLine();
-        stack.BeginErrorReadLine();
-        await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
-        return (stack, output);
-    }
-
-    private static async Task StopAsync(Process stack)
-    {
-        if (!stack.HasExited)
-        {
-            using var kill = Process.Start("kill", ["-TERM", $"{stack.Id}"])!;
-            await kill.WaitForExitAsync();
-        }
-
-        using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await stack.WaitForExitAsync(exit.Token);
+        Assert.Equal(0, await stack.StopAsync());
+        Assert.Contains("Stopping.", stack.Lines);
     }
 
     [Fact]
     public async Task Serves_kafka_and_the_registry_on_the_given_ports_until_sigterm()
     {
-        var kafkaPort = FreePort();
-        var registryPort = FreePort();
-        var (stack, output) = await StartAsync(kafkaPort, registryPort);
-        using var _ = stack;
-        try
+        var (kafkaPort, registryPort) = (DevStackProcess.FreePort(), DevStackProcess.FreePort());
+        await using var stack = await DevStackProcess.StartAsync(kafkaPort, registryPort);
+        Assert.Contains(stack.Lines, l => l.Contains($"localhost:{kafkaPort}", StringComparison.Ordinal));
+        Assert.Contains(stack.Lines, l => l.Contains($"http://localhost:{registryPort}", StringComparison.Ordinal));
+
+        // Code written for a docker-compose setup: bootstrap localhost:<port>, registry http://localhost:<port>.
+        var bootstrap = $"localhost:{kafkaPort}";
+        using var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = $"http://localhost:{registryPort}" });
+        await using (var producer = new SerializingProducerBuilder<string, User>(new ProducerConfig { BootstrapServers = bootstrap })
+            .SetValueSerializer(new JsonSchemaSerializer<User>(registry, User.Schema, jsonOptions: User.Json))
+            .Build())
         {
-            Assert.Contains(output, l => l.Contains($"localhost:{kafkaPort}", StringComparison.Ordinal));
-            Assert.Contains(output, l => l.Contains($"http://localhost:{registryPort}", StringComparison.Ordinal));
+            await producer.ProduceAsync("dev-users", "ann", new User("ann", 3, "red"));
+        }
 
-            // Code written for a docker-compose setup: bootstrap localhost:<port>, registry http://localhost:<port>.
-            var bootstrap = $"localhost:{kafkaPort}";
-            using var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = $"http://localhost:{registryPort}" });
-            await using (var producer = new SerializingProducerBuilder<string, User>(new ProducerConfig { BootstrapServers = bootstrap })
-                .SetValueSerializer(new JsonSchemaSerializer<User>(registry, User.Schema, jsonOptions: User.Json))
-                .Build())
-            {
-                await producer.ProduceAsync("dev-users", "ann", new User("ann", 3, "red"));
-            }
-
-            await using var consumer = new DeserializingConsumerBuilder<string, User>(new ConsumerConfig { BootstrapServers = bootstrap, GroupId = "dev", AutoOffsetReset = AutoOffsetReset.Earliest })
-                .SetValueDeserializer(new JsonSchemaDeserializer<User>(registry, jsonOptions: User.Json))
-                .Build();
+        await using (var consumer = new DeserializingConsumerBuilder<string, User>(new ConsumerConfig { BootstrapServers = bootstrap, GroupId = "dev", AutoOffsetReset = AutoOffsetReset.Earliest })
+            .SetValueDeserializer(new JsonSchemaDeserializer<User>(registry, jsonOptions: User.Json))
+            .Build())
+        {
             consumer.Subscribe("dev-users");
             Assert.Equal("ann", (await consumer.PollAsync(TimeSpan.FromSeconds(30)))!.Message.Value.Name);
             Assert.Contains("dev-users-value", await registry.GetAllSubjectsAsync());
         }
-        finally
-        {
-            await StopAsync(stack);
-        }
 
-        Assert.Equal(0, stack.ExitCode);
-        lock (output)
-        {
-            Assert.Contains("Stopping.", output);
-        }
+        Assert.Equal(0, await stack.StopAsync());
+        Assert.Contains("Stopping.", stack.Lines);
     }
 
     [Fact]
@@ -148,7 +64,7 @@ public class DevStackTests
         using var taken = new TcpListener(IPAddress.Loopback, 0);
         taken.Start();
         var port = ((IPEndPoint)taken.LocalEndpoint).Port;
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "KafkaClient.DevStack.dll"), "--kafka-port", $"{port}", "--registry-port", $"{FreePort()}"])
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "KafkaClient.DevStack.dll"), "--kafka-port", $"{port}", "--registry-port", $"{DevStackProcess.FreePort()}"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -164,87 +80,57 @@ public class DevStackTests
     [Fact]
     public async Task Warns_at_start_of_the_per_partition_limit_and_names_each_partition_that_drops_records()
     {
-        var kafkaPort = FreePort();
-        var (stack, output) = await StartAsync(kafkaPort, FreePort());
-        using var _ = stack;
-        try
+        await using var stack = await DevStackProcess.StartAsync();
+        Assert.Contains(stack.Lines, l => l.StartsWith("warning: ", StringComparison.Ordinal) && l.Contains("5 MiB per partition", StringComparison.Ordinal));
+
+        // 8 MiB to partition 0 of an auto-created topic: well beyond what the embedded cluster keeps.
+        using (var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig { BootstrapServers = stack.BootstrapServers, LingerMs = 5 }).Build())
         {
-            lock (output)
+            var value = new byte[8 * 1024];
+            for (var i = 0; i < 1024; i++)
             {
-                Assert.Contains(output, l => l.StartsWith("warning: ", StringComparison.Ordinal) && l.Contains("5 MiB per partition", StringComparison.Ordinal));
+                producer.Produce(new TopicPartition("dev-drops", 0), new Message<Null, byte[]> { Value = value });
             }
 
-            // 8 MiB to partition 0 of an auto-created topic: well beyond what the embedded cluster keeps.
-            using (var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig { BootstrapServers = $"localhost:{kafkaPort}", LingerMs = 5 }).Build())
-            {
-                var value = new byte[8 * 1024];
-                for (var i = 0; i < 1024; i++)
-                {
-                    producer.Produce(new TopicPartition("dev-drops", 0), new Message<Null, byte[]> { Value = value });
-                }
-
-                Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(60)));
-            }
-
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            string? warning = null;
-            while (warning is null && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);
-                lock (output)
-                {
-                    warning = output.FirstOrDefault(l => l.Contains("topic \"dev-drops\" partition 0:", StringComparison.Ordinal));
-                }
-            }
-
-            Assert.NotNull(warning);
-            Assert.Matches(@"^warning: topic ""dev-drops"" partition 0: records 0\.\.[0-9]+ were dropped \(the embedded cluster keeps about 5 MiB per partition", warning);
-            lock (output)
-            {
-                Assert.DoesNotContain(output, l => l.Contains("topic \"dev-drops\" partition 1", StringComparison.Ordinal));
-            }
-        }
-        finally
-        {
-            await StopAsync(stack);
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(60)));
         }
 
-        Assert.Equal(0, stack.ExitCode);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        string? warning = null;
+        while (warning is null && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+            warning = stack.Lines.FirstOrDefault(l => l.Contains("topic \"dev-drops\" partition 0:", StringComparison.Ordinal));
+        }
+
+        Assert.NotNull(warning);
+        Assert.Matches(@"^warning: topic ""dev-drops"" partition 0: records 0\.\.[0-9]+ were dropped \(the embedded cluster keeps about 5 MiB per partition", warning);
+        Assert.DoesNotContain(stack.Lines, l => l.Contains("topic \"dev-drops\" partition 1", StringComparison.Ordinal));
+        Assert.Equal(0, await stack.StopAsync());
     }
 
     [Fact]
     public async Task Topics_created_automatically_get_the_chosen_number_of_partitions_on_every_broker()
     {
-        var kafkaPort = FreePort();
-        var (stack, output) = await StartAsync(kafkaPort, FreePort(), "--partitions", "7", "--brokers", "2");
-        using var _ = stack;
-        try
+        await using var stack = await DevStackProcess.StartAsync("--partitions", "7", "--brokers", "2");
+        using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = stack.BootstrapServers }).Build())
         {
-            var bootstrap = $"localhost:{kafkaPort}";
-            using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = bootstrap }).Build())
+            // The producer's Metadata request creates the topic; every partition then takes records.
+            await producer.ProduceAsync("dev-spread", new Message<Null, string> { Value = "first" });
+            for (var partition = 0; partition < 7; partition++)
             {
-                // The producer's Metadata request creates the topic; every partition then takes records.
-                await producer.ProduceAsync("dev-spread", new Message<Null, string> { Value = "first" });
-                for (var partition = 0; partition < 7; partition++)
-                {
-                    var delivered = await producer.ProduceAsync(new TopicPartition("dev-spread", partition), new Message<Null, string> { Value = $"p{partition}" });
-                    Assert.Equal(PersistenceStatus.Persisted, delivered.Status);
-                }
+                var delivered = await producer.ProduceAsync(new TopicPartition("dev-spread", partition), new Message<Null, string> { Value = $"p{partition}" });
+                Assert.Equal(PersistenceStatus.Persisted, delivered.Status);
             }
-
-            using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap }).Build();
-            var metadata = admin.GetMetadata("dev-spread", TimeSpan.FromSeconds(10));
-            Assert.Equal(7, Assert.Single(metadata.Topics).Partitions.Count);
-            Assert.Equal(2, metadata.Brokers.Count);
-            Assert.All(metadata.Brokers, b => Assert.Equal("localhost", b.Host));
-            Assert.Contains(metadata.Brokers, b => b.Port == kafkaPort);
-        }
-        finally
-        {
-            await StopAsync(stack);
         }
 
-        Assert.Equal(0, stack.ExitCode);
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = stack.BootstrapServers }).Build();
+        var metadata = admin.GetMetadata("dev-spread", TimeSpan.FromSeconds(10));
+        Assert.Equal(7, Assert.Single(metadata.Topics).Partitions.Count);
+        Assert.Equal(2, metadata.Brokers.Count);
+        Assert.All(metadata.Brokers, b => Assert.Equal("localhost", b.Host));
+        Assert.Contains(metadata.Brokers, b => b.Port == stack.KafkaPort);
+        Assert.Equal(0, await stack.StopAsync());
     }
 
     [Theory]

@@ -1,11 +1,15 @@
+using System.Text.RegularExpressions;
 using KafkaClient.TestProcesses;
 
 namespace KafkaClient.Streams.Tests;
 
-/// <summary>samples/StreamJoins (whose stream-table join the README shows) run as a user runs it, on its own embedded stack.</summary>
+/// <summary>
+/// samples/StreamJoins (whose stream-table join the README shows) run as a user runs it: on its own embedded stack, and
+/// twice against one dev stack (<c>kafka-devstack</c> as a process, named by KAFKA_BOOTSTRAP_SERVERS and SCHEMA_REGISTRY_URL).
+/// </summary>
 public class SampleTests
 {
-    /// <summary>What every run prints.</summary>
+    /// <summary>What every run prints, on any cluster.</summary>
     private static readonly string[] Joins =
     [
         "table_table_join   id=1 left=apple right=red (at +0 s)",
@@ -32,6 +36,26 @@ public class SampleTests
         Assert.Contains("internal topic stream-joins-table_table_join-changelog (Changelog, 1 partition)", text, StringComparison.Ordinal);
         AssertJoins(text);
     }
+
+    [Fact]
+    public async Task The_stream_joins_sample_runs_twice_on_the_dev_stack_where_streamiz_creates_its_internal_topics() =>
+        await SampleProcess.RunTwiceOnDevStackAsync("StreamJoins.dll", async (text, stack) =>
+        {
+            AssertJoins(text);
+
+            // A new application id each run; Streamiz created its changelogs through the stack's CreateTopics, asking for
+            // compaction, which the stack reports it does not keep.
+            var applicationId = Regex.Match(text, "Streamiz creates the internal topics of application (stream-joins-[0-9a-f]{8})").Groups[1].Value;
+            Assert.NotEmpty(applicationId);
+            var changelog = $"warning: topic \"{applicationId}-table_table_join-changelog\" was created without its configs (";
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            while (!stack.Lines.Any(l => l.StartsWith(changelog, StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+
+            Assert.Contains(stack.Lines, l => l.StartsWith(changelog, StringComparison.Ordinal) && l.Contains("cleanup.policy=compact", StringComparison.Ordinal));
+        });
 
     private static void AssertJoins(string text)
     {

@@ -52,16 +52,26 @@ if (step is "consume" or "all")
         .SetValueDeserializer(new JsonSchemaDeserializer<User>(registry, jsonOptions: json))
         .Build();
     consumer.Subscribe(Topic);
-    using var idle = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+
+    // Up to a minute for the first record (joining a group the last run just left takes up to session.timeout.ms,
+    // 45 s, on the dev stack), then 10 s without a record ends the step.
+    using var idle = new CancellationTokenSource(TimeSpan.FromSeconds(60));
     var count = 0;
     await foreach (var record in consumer.ConsumeAsync(idle.Token))
     {
+        idle.CancelAfter(TimeSpan.FromSeconds(10));
         var user = record.Message.Value;
         Console.WriteLine($"User record {record.Message.Key}: name: {user.Name}, favorite_number: {user.FavoriteNumber}, favorite_color: {user.FavoriteColor}, twitter_handle: {user.TwitterHandle}");
         if (++count == 3 && step == "all")
         {
             break;
         }
+    }
+
+    if (count < 3 && step == "all")
+    {
+        Console.WriteLine($"Only {count} of the 3 User records consumed.");
+        return 1;
     }
 }
 

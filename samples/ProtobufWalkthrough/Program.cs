@@ -60,16 +60,26 @@ if (step is "consume" or "all")
         .SetValueDeserializer(new ProtobufDeserializer<User>(registry))
         .Build();
     consumer.Subscribe(Topic);
-    using var idle = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+
+    // Up to a minute for the first record (joining a group the last run just left takes up to session.timeout.ms,
+    // 45 s, on the dev stack), then 10 s without a record ends the step.
+    using var idle = new CancellationTokenSource(TimeSpan.FromSeconds(60));
     var count = 0;
     await foreach (var record in consumer.ConsumeAsync(idle.Token))
     {
+        idle.CancelAfter(TimeSpan.FromSeconds(10));
         var user = record.Message.Value;
         Console.WriteLine($"User record {record.Message.Key}: name: {user.Name}, favorite_number: {user.FavoriteNumber}, favorite_color: {user.FavoriteColor}, twitter_handle: {user.TwitterHandle}");
         if (++count == 3 && step == "all")
         {
             break;
         }
+    }
+
+    if (count < 3 && step == "all")
+    {
+        Console.WriteLine($"Only {count} of the 3 User records consumed.");
+        return 1;
     }
 }
 
@@ -105,11 +115,14 @@ if (step is "references" or "all")
         .SetValueDeserializer(new ProtobufDeserializer<Signup>(registry))
         .Build();
     consumer.Subscribe(Signups);
-    if (await consumer.PollAsync(TimeSpan.FromSeconds(30)) is { } record)
+    if (await consumer.PollAsync(TimeSpan.FromSeconds(60)) is not { } record)
     {
-        var signup = record.Message.Value;
-        Console.WriteLine($"Signup record {record.Message.Key}: signed up at {signup.SignedUpAt.ToDateTimeOffset():O} from {signup.Address.City}, {signup.Address.Country}");
+        Console.WriteLine("No Signup record consumed within a minute.");
+        return 1;
     }
+
+    var received = record.Message.Value;
+    Console.WriteLine($"Signup record {record.Message.Key}: signed up at {received.SignedUpAt.ToDateTimeOffset():O} from {received.Address.City}, {received.Address.Country}");
 }
 
 if (step is "evolve" or "all")

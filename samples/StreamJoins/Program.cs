@@ -79,13 +79,18 @@ var config = new StreamConfig
 };
 config.SetPoisonRecordPolicy(PoisonRecordPolicy.Skip(poison => Console.WriteLine($"skipped poison record at {poison.TopicPartitionOffset}: {poison.InnerException?.Message}")));
 
-// The embedded cluster has no CreateTopics: the topology's changelogs come from the topology itself (a real cluster lets Streamiz create them).
+// The embedded cluster has no CreateTopics: the topology's changelogs come from the topology itself. A real cluster (and
+// the dev stack) answers CreateTopics, so Streamiz creates them when the stream starts, with their configs (compaction).
 if (cluster is not null)
 {
     foreach (var topic in await InternalTopics.CreateAsync(topology, config.ApplicationId, cluster))
     {
         Console.WriteLine($"internal topic {topic.Name} ({topic.Kind}, {topic.Partitions} partition)");
     }
+}
+else
+{
+    Console.WriteLine($"Kafka at {bootstrapServers} (external): Streamiz creates the internal topics of application {config.ApplicationId}");
 }
 
 // The output subjects are registered before the first record, so no record waits for the registry.

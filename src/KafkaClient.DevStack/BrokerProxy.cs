@@ -1,20 +1,25 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 
 namespace KafkaClient.DevStack;
 
-/// <summary>Forwards Kafka connections from a loopback port to one broker, and shows each Metadata request's auto-creatable topics to a callback before the broker sees it.</summary>
+/// <summary>Forwards Kafka connections from a loopback port to one broker; shows each Metadata request's auto-creatable topics to a callback before the broker sees it, and answers CreateTopics itself.</summary>
 /// <remarks>
+/// <para>
 /// librdkafka's mock creates unknown topics named in a Metadata request with its own fixed number of partitions.
 /// With every broker advertised at its proxy, every Metadata request passes through one, and the callback can
-/// create the topics first with the partitions the user chose. Requests are forwarded byte for byte; responses
-/// are not looked at.
+/// create the topics first with the partitions the user chose.
+/// </para>
+/// <para>
+/// The mock has no CreateTopics, so admin clients refuse to send it (librdkafka: "Topic Admin API (KIP-4) not
+/// supported by broker"). The proxy adds CreateTopics versions 0 to 4 to the broker's ApiVersions responses, and
+/// answers CreateTopics requests through another callback instead of forwarding them. Responses go back in the order
+/// of their requests, as Kafka's protocol promises (Java clients check it). Everything else is forwarded byte for byte.
+/// </para>
 /// </remarks>
 internal sealed class BrokerProxy : IAsyncDisposable
 {
-    private const short MetadataApiKey = 3;
     private const int ChunkSize = 64 * 1024;
     private const int MaxInspectedRequest = 16 * 1024 * 1024;
 
@@ -24,12 +29,14 @@ internal sealed class BrokerProxy : IAsyncDisposable
     private readonly string _targetHost;
     private readonly int _targetPort;
     private readonly Action<IReadOnlyList<string>> _beforeMetadata;
+    private readonly Func<CreateTopicsRequest, Task<IReadOnlyList<CreateTopicResult>>> _createTopics;
 
-    private BrokerProxy(string targetHost, int targetPort, Action<IReadOnlyList<string>> beforeMetadata)
+    private BrokerProxy(string targetHost, int targetPort, Action<IReadOnlyList<string>> beforeMetadata, Func<CreateTopicsRequest, Task<IReadOnlyList<CreateTopicResult>>> createTopics)
     {
         _targetHost = targetHost;
         _targetPort = targetPort;
         _beforeMetadata = beforeMetadata;
+        _createTopics = createTopics;
     }
 
     /// <summary>Gets the port it listens on.</summary>
@@ -40,11 +47,12 @@ internal sealed class BrokerProxy : IAsyncDisposable
     /// <param name="targetHost">The broker's host.</param>
     /// <param name="targetPort">The broker's port.</param>
     /// <param name="beforeMetadata">Called with the topics a Metadata request may auto-create, before it is forwarded.</param>
+    /// <param name="createTopics">Answers a CreateTopics request: each topic's outcome, in the request's order.</param>
     /// <returns>The running proxy.</returns>
     /// <exception cref="SocketException">The port is taken.</exception>
-    public static BrokerProxy Start(int port, string targetHost, int targetPort, Action<IReadOnlyList<string>> beforeMetadata)
+    public static BrokerProxy Start(int port, string targetHost, int targetPort, Action<IReadOnlyList<string>> beforeMetadata, Func<CreateTopicsRequest, Task<IReadOnlyList<CreateTopicResult>>> createTopics)
     {
-        var proxy = new BrokerProxy(targetHost, targetPort, beforeMetadata);
+        var proxy = new BrokerProxy(targetHost, targetPort, beforeMetadata, createTopics);
         var v4 = new TcpListener(IPAddress.Loopback, port);
         v4.Start();
         proxy.Port = ((IPEndPoint)v4.LocalEndpoint).Port;
@@ -90,61 +98,6 @@ internal sealed class BrokerProxy : IAsyncDisposable
         _stop.Dispose();
     }
 
-    /// <summary>The topics a Metadata request names and allows the broker to create.</summary>
-    /// <param name="request">The request after its size: header and body.</param>
-    /// <returns>The names; empty when the request is not a Metadata request, allows no creation or cannot be read.</returns>
-    internal static IReadOnlyList<string> AutoCreatableTopics(ReadOnlySpan<byte> request)
-    {
-        try
-        {
-            var reader = new Reader(request);
-            if (reader.Int16() != MetadataApiKey)
-            {
-                return [];
-            }
-
-            var version = reader.Int16();
-            _ = reader.Int32(); // correlation id
-            var clientId = reader.Int16();
-            reader.Skip(Math.Max((int)clientId, 0));
-            var flexible = version >= 9;
-            if (flexible)
-            {
-                reader.SkipTaggedFields();
-            }
-
-            var names = new List<string>();
-            var count = flexible ? (int)reader.UnsignedVarint() - 1 : reader.Int32();
-            for (var i = 0; i < count; i++)
-            {
-                if (version >= 10)
-                {
-                    reader.Skip(16); // topic id
-                }
-
-                var length = flexible ? (int)reader.UnsignedVarint() - 1 : reader.Int16();
-                if (length > 0)
-                {
-                    names.Add(reader.Utf8(length));
-                }
-
-                if (flexible)
-                {
-                    reader.SkipTaggedFields();
-                }
-            }
-
-            // Before version 4 a Metadata request always allows creation.
-            var allowAutoTopicCreation = version < 4 || reader.Byte() != 0;
-            return allowAutoTopicCreation ? names : [];
-        }
-        catch (Exception ex) when (ex is ArgumentOutOfRangeException or OverflowException)
-        {
-            // Not a well-formed request: forward it as it is and let the broker answer.
-            return [];
-        }
-    }
-
     private async Task AcceptLoopAsync(TcpListener listener)
     {
         while (!_stop.IsCancellationRequested)
@@ -174,10 +127,15 @@ internal sealed class BrokerProxy : IAsyncDisposable
                 upstream.NoDelay = true;
                 await upstream.ConnectAsync(_targetHost, _targetPort, _stop.Token);
                 using var both = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-                var down = client.GetStream();
+                using var connection = new Connection(client.GetStream());
                 var up = upstream.GetStream();
-                await Task.WhenAny(ForwardRequestsAsync(down, up, both.Token), up.CopyToAsync(down, both.Token));
+                var requests = ForwardRequestsAsync(connection, up, both.Token);
+                var responses = ForwardResponsesAsync(up, connection, both.Token);
+                await Task.WhenAny(requests, responses);
                 await both.CancelAsync();
+
+                // Both directions end before the connection's state goes.
+                await Task.WhenAll(requests, responses);
             }
             catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
             {
@@ -186,8 +144,9 @@ internal sealed class BrokerProxy : IAsyncDisposable
         }
     }
 
-    private async Task ForwardRequestsAsync(NetworkStream down, NetworkStream up, CancellationToken cancellationToken)
+    private async Task ForwardRequestsAsync(Connection connection, NetworkStream up, CancellationToken cancellationToken)
     {
+        var down = connection.Client;
         var buffer = new byte[4 + ChunkSize];
         while (true)
         {
@@ -211,16 +170,31 @@ internal sealed class BrokerProxy : IAsyncDisposable
 
             var first = Math.Min(size, ChunkSize);
             await down.ReadExactlyAsync(buffer.AsMemory(4, first), cancellationToken);
-            var isMetadata = first >= 2 && BinaryPrimitives.ReadInt16BigEndian(buffer.AsSpan(4)) == MetadataApiKey;
-            if (isMetadata && size == first)
+            var header = KafkaProtocol.ReadHeader(buffer.AsSpan(4, first));
+            var apiKey = header?.ApiKey;
+            byte[]? whole = null;
+            if (apiKey is KafkaProtocol.MetadataApiKey or KafkaProtocol.CreateTopicsApiKey && size <= MaxInspectedRequest)
             {
-                Announce(buffer.AsSpan(4, size));
-            }
-            else if (isMetadata && size <= MaxInspectedRequest)
-            {
-                var whole = new byte[4 + size];
+                whole = new byte[4 + size];
                 buffer.AsSpan(0, 4 + first).CopyTo(whole);
                 await down.ReadExactlyAsync(whole.AsMemory(4 + first), cancellationToken);
+            }
+
+            if (whole is not null && KafkaProtocol.ReadCreateTopics(whole.AsSpan(4)) is { } createTopics)
+            {
+                var answer = KafkaProtocol.CreateTopicsResponse(createTopics.Header, await _createTopics(createTopics));
+                await connection.AnswerAsync(answer, cancellationToken);
+                continue;
+            }
+
+            // Registered before the broker can answer, so that its response is matched.
+            if (header is { } h && KafkaProtocol.ExpectsResponse(buffer.AsSpan(4, first)))
+            {
+                connection.Expect(h);
+            }
+
+            if (whole is not null)
+            {
                 Announce(whole.AsSpan(4));
                 await up.WriteAsync(whole, cancellationToken);
                 continue;
@@ -241,63 +215,192 @@ internal sealed class BrokerProxy : IAsyncDisposable
         }
     }
 
+    private static async Task ForwardResponsesAsync(NetworkStream up, Connection connection, CancellationToken cancellationToken)
+    {
+        var down = connection.Client;
+        var buffer = new byte[ChunkSize];
+        while (true)
+        {
+            try
+            {
+                await up.ReadExactlyAsync(buffer.AsMemory(0, 4), cancellationToken);
+            }
+            catch (EndOfStreamException)
+            {
+                return;
+            }
+
+            var size = BinaryPrimitives.ReadInt32BigEndian(buffer);
+            if (size < 4)
+            {
+                // Not Kafka framing: pass everything on unread.
+                await connection.Writing.WaitAsync(cancellationToken);
+                await down.WriteAsync(buffer.AsMemory(0, 4), cancellationToken);
+                await up.CopyToAsync(down, cancellationToken);
+                return;
+            }
+
+            await up.ReadExactlyAsync(buffer.AsMemory(4, 4), cancellationToken);
+            var correlationId = BinaryPrimitives.ReadInt32BigEndian(buffer.AsSpan(4));
+            await connection.Writing.WaitAsync(cancellationToken);
+            try
+            {
+                var (request, answersBefore) = connection.Take(correlationId);
+                foreach (var answer in answersBefore)
+                {
+                    await down.WriteAsync(answer, cancellationToken);
+                }
+
+                if (request is { ApiKey: KafkaProtocol.ApiVersionsApiKey } apiVersions)
+                {
+                    var whole = new byte[4 + size];
+                    buffer.AsSpan(0, 8).CopyTo(whole);
+                    await up.ReadExactlyAsync(whole.AsMemory(8), cancellationToken);
+                    await down.WriteAsync(KafkaProtocol.WithCreateTopics(whole.AsSpan(4), apiVersions.ApiVersion) ?? whole, cancellationToken);
+                }
+                else
+                {
+                    await down.WriteAsync(buffer.AsMemory(0, 8), cancellationToken);
+                    for (var left = size - 4; left > 0;)
+                    {
+                        var read = await up.ReadAsync(buffer.AsMemory(0, Math.Min(left, buffer.Length)), cancellationToken);
+                        if (read == 0)
+                        {
+                            return;
+                        }
+
+                        await down.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                        left -= read;
+                    }
+                }
+
+                foreach (var answer in connection.TakeAnswers())
+                {
+                    await down.WriteAsync(answer, cancellationToken);
+                }
+            }
+            finally
+            {
+                connection.Writing.Release();
+            }
+        }
+    }
+
     private void Announce(ReadOnlySpan<byte> request)
     {
-        if (AutoCreatableTopics(request) is { Count: > 0 } topics)
+        if (KafkaProtocol.AutoCreatableTopics(request) is { Count: > 0 } topics)
         {
             _beforeMetadata(topics);
         }
     }
 
-    /// <summary>Reads Kafka's big-endian and varint encodings; reading past the end throws <see cref="ArgumentOutOfRangeException"/>.</summary>
-    private ref struct Reader(ReadOnlySpan<byte> data)
+    /// <summary>A client's connection: the responses it waits for, in the order of its requests, and the lock on writing to it.</summary>
+    /// <param name="client">The client's side.</param>
+    private sealed class Connection(NetworkStream client) : IDisposable
     {
-        private readonly ReadOnlySpan<byte> _data = data;
-        private int _position;
+        private readonly Lock _gate = new();
+        private readonly LinkedList<Pending> _pending = new();
 
-        public byte Byte() => Take(1)[0];
+        public NetworkStream Client { get; } = client;
 
-        public short Int16() => BinaryPrimitives.ReadInt16BigEndian(Take(2));
+        /// <summary>Gets the lock held while a response is written to the client.</summary>
+        public SemaphoreSlim Writing { get; } = new(1, 1);
 
-        public int Int32() => BinaryPrimitives.ReadInt32BigEndian(Take(4));
-
-        public uint UnsignedVarint()
+        /// <summary>A request forwarded to the broker, which will answer it.</summary>
+        /// <param name="header">The request's header.</param>
+        public void Expect(RequestHeader header)
         {
-            uint value = 0;
-            for (var shift = 0; shift < 35; shift += 7)
+            lock (_gate)
             {
-                var b = Byte();
-                value |= (uint)(b & 0x7F) << shift;
-                if ((b & 0x80) == 0)
+                _pending.AddLast(new Pending(header, null));
+            }
+        }
+
+        /// <summary>Sends the proxy's own response to a request once the responses to earlier requests have gone.</summary>
+        /// <param name="answer">The response, its size first.</param>
+        /// <param name="cancellationToken">Stops waiting.</param>
+        /// <returns>A task that completes when it is sent or queued behind a response still awaited from the broker.</returns>
+        public async Task AnswerAsync(byte[] answer, CancellationToken cancellationToken)
+        {
+            lock (_gate)
+            {
+                _pending.AddLast(new Pending(default, answer));
+            }
+
+            await Writing.WaitAsync(cancellationToken);
+            try
+            {
+                foreach (var ready in TakeAnswers())
                 {
-                    return value;
+                    await Client.WriteAsync(ready, cancellationToken);
                 }
             }
-
-            throw new ArgumentOutOfRangeException(nameof(data), "A varint longer than 5 bytes.");
-        }
-
-        public string Utf8(int length) => Encoding.UTF8.GetString(Take(length));
-
-        public void Skip(int length) => Take(length);
-
-        public void SkipTaggedFields()
-        {
-            var count = UnsignedVarint();
-            for (var i = 0u; i < count; i++)
+            finally
             {
-                _ = UnsignedVarint(); // tag
-                Skip(checked((int)UnsignedVarint()));
+                Writing.Release();
             }
         }
 
-        private ReadOnlySpan<byte> Take(int length)
+        /// <summary>Takes the request a broker's response answers, with the proxy's own responses queued before it.</summary>
+        /// <param name="correlationId">The response's correlation id.</param>
+        /// <returns>The request (null when none is known: the response is forwarded as it is) and the responses to send before it.</returns>
+        public (RequestHeader? Request, List<byte[]> AnswersBefore) Take(int correlationId)
         {
-            ArgumentOutOfRangeException.ThrowIfNegative(length);
-            ArgumentOutOfRangeException.ThrowIfGreaterThan(length, _data.Length - _position);
-            var taken = _data.Slice(_position, length);
-            _position += length;
-            return taken;
+            lock (_gate)
+            {
+                var answers = new List<byte[]>();
+                if (!_pending.Any(p => p.Answer is null && p.Header.CorrelationId == correlationId))
+                {
+                    answers.AddRange(TakeAnswersLocked());
+                    return (null, answers);
+                }
+
+                while (_pending.First is { } first)
+                {
+                    _pending.RemoveFirst();
+                    if (first.Value.Answer is { } answer)
+                    {
+                        answers.Add(answer);
+                    }
+                    else if (first.Value.Header.CorrelationId == correlationId)
+                    {
+                        return (first.Value.Header, answers);
+                    }
+
+                    // Otherwise a request the broker did not answer: nothing to wait for.
+                }
+
+                return (null, answers);
+            }
         }
+
+        /// <summary>Takes the proxy's own responses that no broker response precedes any more.</summary>
+        /// <returns>The responses, in order.</returns>
+        public List<byte[]> TakeAnswers()
+        {
+            lock (_gate)
+            {
+                return TakeAnswersLocked();
+            }
+        }
+
+        public void Dispose() => Writing.Dispose();
+
+        private List<byte[]> TakeAnswersLocked()
+        {
+            var answers = new List<byte[]>();
+            while (_pending.First is { Value.Answer: { } answer })
+            {
+                _pending.RemoveFirst();
+                answers.Add(answer);
+            }
+
+            return answers;
+        }
+
+        /// <summary>A response the client waits for: from the broker (<paramref name="Answer"/> null) or the proxy's own.</summary>
+        /// <param name="Header">The header of the request the broker answers.</param>
+        /// <param name="Answer">The proxy's response.</param>
+        private readonly record struct Pending(RequestHeader Header, byte[]? Answer);
     }
 }

@@ -53,7 +53,7 @@ internal static class Program
         });
 
         await using var cluster = EmbeddedKafkaCluster.Start(brokers);
-        var creator = new TopicCreator(cluster, partitions, Math.Min(3, brokers));
+        var creator = new TopicCreator(cluster, partitions, Math.Min(3, brokers), Console.Error);
         var proxies = new List<BrokerProxy>();
         try
         {
@@ -64,7 +64,7 @@ internal static class Program
                 BrokerProxy proxy;
                 try
                 {
-                    proxy = BrokerProxy.Start(id == 1 ? kafkaPort : 0, host, port, creator.Create);
+                    proxy = BrokerProxy.Start(id == 1 ? kafkaPort : 0, host, port, creator.Create, creator.CreateAsync);
                 }
                 catch (System.Net.Sockets.SocketException ex) when (id == 1)
                 {
@@ -124,12 +124,15 @@ internal static class Program
     }
 }
 
-/// <summary>Creates the topics a Metadata request may auto-create, with the chosen partitions, before the mock creates them with its own.</summary>
+/// <summary>Creates topics: those a Metadata request may auto-create, with the chosen partitions, before the mock creates them with its own; and those a CreateTopics request asks for.</summary>
 /// <param name="cluster">The cluster.</param>
-/// <param name="partitions">The partitions of each topic.</param>
-/// <param name="replicationFactor">The replication factor, the mock's own for auto-created topics.</param>
-internal sealed class TopicCreator(EmbeddedKafkaCluster cluster, int partitions, int replicationFactor)
+/// <param name="partitions">The partitions of a topic created automatically, or by CreateTopics with -1 (the broker's default).</param>
+/// <param name="replicationFactor">The replication factor of a topic created automatically, or by CreateTopics with -1: the mock's own for auto-created topics.</param>
+/// <param name="warnings">Where a line goes for each topic created without the configs it was asked with.</param>
+internal sealed class TopicCreator(EmbeddedKafkaCluster cluster, int partitions, int replicationFactor, TextWriter warnings)
 {
+    private const int MaxNameLength = 249;
+
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _known = new(StringComparer.Ordinal);
 
     /// <summary>Creates those of the topics that do not exist yet.</summary>
@@ -158,6 +161,98 @@ internal sealed class TopicCreator(EmbeddedKafkaCluster cluster, int partitions,
             }
         }
     }
+
+    /// <summary>Answers a CreateTopics request as a broker does: each topic created with the partitions and replication factor asked for, or refused with Kafka's error code.</summary>
+    /// <param name="request">The request.</param>
+    /// <returns>Each topic's outcome, in the request's order.</returns>
+    /// <remarks>The mock keeps no topic configs: a topic asked for with configs is created without them, and a warning names them.</remarks>
+    public async Task<IReadOnlyList<CreateTopicResult>> CreateAsync(CreateTopicsRequest request)
+    {
+        var duplicates = request.Topics.GroupBy(t => t.Name, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
+        IReadOnlyList<string>? existing = null;
+        var results = new List<CreateTopicResult>();
+        foreach (var topic in request.Topics)
+        {
+            if (duplicates.Contains(topic.Name))
+            {
+                results.Add(Refused(topic, ErrorCode.InvalidRequest, $"The request names topic '{topic.Name}' more than once."));
+                continue;
+            }
+
+            if (Check(topic) is { } refusal)
+            {
+                results.Add(refusal);
+                continue;
+            }
+
+            var (topicPartitions, topicReplicationFactor) = (topic.Partitions == -1 ? partitions : topic.Partitions, topic.ReplicationFactor == -1 ? replicationFactor : topic.ReplicationFactor);
+            try
+            {
+                if (request.ValidateOnly)
+                {
+                    existing ??= await ((ITopicAdmin)cluster).ListTopicsAsync();
+                    results.Add(existing.Contains(topic.Name, StringComparer.Ordinal)
+                        ? Refused(topic, ErrorCode.TopicAlreadyExists, $"Topic '{topic.Name}' already exists.")
+                        : new CreateTopicResult(topic.Name, 0, null));
+                    continue;
+                }
+
+                cluster.CreateTopic(topic.Name, topicPartitions, topicReplicationFactor);
+                _known[topic.Name] = true;
+                results.Add(new CreateTopicResult(topic.Name, 0, null));
+                if (topic.Configs.Count > 0)
+                {
+                    await warnings.WriteLineAsync(
+                        $"warning: topic \"{topic.Name}\" was created without its configs ({string.Join(", ", topic.Configs.Select(c => $"{c.Key}={c.Value}"))}): the embedded cluster keeps no topic configs.");
+                }
+            }
+            catch (KafkaException ex) when (ex.Error.Code == ErrorCode.TopicAlreadyExists)
+            {
+                _known[topic.Name] = true;
+                results.Add(Refused(topic, ErrorCode.TopicAlreadyExists, $"Topic '{topic.Name}' already exists."));
+            }
+            catch (KafkaException ex)
+            {
+                // A librdkafka-local code has no meaning on the wire.
+                results.Add(Refused(topic, ex.Error.IsLocalError ? ErrorCode.Unknown : ex.Error.Code, ex.Message));
+            }
+            catch (ObjectDisposedException)
+            {
+                results.Add(Refused(topic, ErrorCode.Unknown, "The dev stack is stopping."));
+            }
+        }
+
+        return results;
+    }
+
+    private CreateTopicResult? Check(NewTopic topic)
+    {
+        if (topic.Name.Length == 0 || topic.Name is "." or ".." || topic.Name.Length > MaxNameLength || !topic.Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+        {
+            return Refused(topic, ErrorCode.TopicException, $"Topic name '{topic.Name}' is illegal: it must be 1 to {MaxNameLength} ASCII letters, digits, '.', '_' or '-', and not '.' or '..'.");
+        }
+
+        if (topic.HasAssignments)
+        {
+            return Refused(topic, ErrorCode.InvalidReplicaAssignment, "The dev stack places replicas itself: give a number of partitions and a replication factor instead of replica assignments.");
+        }
+
+        if (topic.Partitions is 0 or < -1)
+        {
+            return Refused(topic, ErrorCode.InvalidPartitions, "Number of partitions was set to an invalid non-positive value.");
+        }
+
+        if (topic.ReplicationFactor is 0 or < -1)
+        {
+            return Refused(topic, ErrorCode.InvalidReplicationFactor, "Replication factor must be larger than 0, or -1 to use the default value.");
+        }
+
+        return topic.ReplicationFactor > cluster.BrokerCount
+            ? Refused(topic, ErrorCode.InvalidReplicationFactor, $"Replication factor: {topic.ReplicationFactor} larger than available brokers: {cluster.BrokerCount}.")
+            : null;
+    }
+
+    private static CreateTopicResult Refused(NewTopic topic, ErrorCode error, string message) => new(topic.Name, (short)error, message);
 }
 
 /// <summary>The command line, checked: every value in range.</summary>

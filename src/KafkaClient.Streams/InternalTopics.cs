@@ -24,7 +24,7 @@ public sealed record InternalTopic(string Name, InternalTopicKind Kind, int Part
 /// <para>
 /// When a <c>KafkaStream</c> starts, Streamiz creates the internal topics its topology needs with the admin API's
 /// CreateTopics, and gives up (state ERROR) on a cluster without it, such as <c>EmbeddedKafkaCluster</c> (librdkafka's
-/// mock) and the dev stack. Topics that exist already with the partitions it expects are left as they are. So
+/// mock; the dev stack answers CreateTopics in front of it). Topics that exist already with the partitions it expects are left as they are. So
 /// <see cref="CreateAsync"/>, called after the source topics exist and before the stream starts, lets any topology
 /// start on such a cluster without the user naming its internal topics.
 /// </para>

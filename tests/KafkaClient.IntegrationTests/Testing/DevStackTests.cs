@@ -1,145 +1,63 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Confluent.Kafka;
+using Confluent.Kafka.Admin;
 using Confluent.SchemaRegistry;
 using KafkaClient.IntegrationTests.SchemaRegistry;
 using KafkaClient.SchemaRegistry.Json;
+using KafkaClient.TestProcesses;
 
 namespace KafkaClient.IntegrationTests.Testing;
 
 /// <summary>The local dev stack, run as users run it: a separate process on fixed ports, stopped by SIGTERM.</summary>
 public class DevStackTests
 {
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     [RequiresToolFact("/usr/bin/python3", "python3-confluent-kafka python3-jsonschema python3-requests", "confluent_kafka.schema_registry.json_schema")]
     public async Task Python_code_written_for_docker_compose_runs_against_it_unchanged()
     {
-        var kafkaPort = FreePort();
-        var registryPort = FreePort();
-        var (stack, output) = await StartAsync(kafkaPort, registryPort);
-        try
-        {
-            var schema = Path.Combine(Path.GetTempPath(), $"user-{Guid.NewGuid():N}.json");
-            await File.WriteAllTextAsync(schema, User.Schema);
-            var peer = Path.Combine(AppContext.BaseDirectory, "Python", "json_peer.py");
-            await ExternalTool.RunAsync("/usr/bin/python3", [peer, "produce", $"localhost:{kafkaPort}", $"http://localhost:{registryPort}", "compose-users", schema, "2"], timeout: TimeSpan.FromSeconds(120));
-            var read = await ExternalTool.RunAsync("/usr/bin/python3", [peer, "consume", $"localhost:{kafkaPort}", "compose-users", schema, "2", "compose"], timeout: TimeSpan.FromSeconds(120));
-            Assert.Equal(2, read.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
-        }
-        finally
-        {
-            await StopAsync(stack);
-        }
+        await using var stack = await DevStackProcess.StartAsync();
+        var schema = Path.Combine(Path.GetTempPath(), $"user-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(schema, User.Schema);
+        var peer = Path.Combine(AppContext.BaseDirectory, "Python", "json_peer.py");
+        await ExternalTool.RunAsync("/usr/bin/python3", [peer, "produce", stack.BootstrapServers, stack.RegistryUrl, "compose-users", schema, "2"], timeout: TimeSpan.FromSeconds(120));
+        var read = await ExternalTool.RunAsync("/usr/bin/python3", [peer, "consume", stack.BootstrapServers, "compose-users", schema, "2", "compose"], timeout: TimeSpan.FromSeconds(120));
+        Assert.Equal(2, read.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
 
-        Assert.Equal(0, stack.ExitCode);
-        stack.Dispose();
-        lock (output)
-        {
-            Assert.Contains("Stopping.", output);
-        }
-    }
-
-    private static async Task<(Process Stack, List<string> Output)> StartAsync(int kafkaPort, int registryPort, params string[] more)
-    {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "KafkaClient.DevStack.dll"), "--kafka-port", $"{kafkaPort}", "--registry-port", $"{registryPort}", .. more])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        var stack = Process.Start(start)!;
-        var output = new List<string>();
-        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        stack.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-            {
-                return;
-            }
-
-            lock (output)
-            {
-                output.Add(e.Data);
-            }
-
-            if (e.Data.StartsWith("Ready.", StringComparison.Ordinal))
-            {
-                ready.TrySetResult();
-            }
-        };
-        stack.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                lock (output)
-                {
-                    output.Add(e.Data);
-                }
-            }
-        };
-        stack.BeginOutputReadLine();
-        stack.BeginErrorReadLine();
-        await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
-        return (stack, output);
-    }
-
-    private static async Task StopAsync(Process stack)
-    {
-        if (!stack.HasExited)
-        {
-            using var kill = Process.Start("kill", ["-TERM", $"{stack.Id}"])!;
-            await kill.WaitForExitAsync();
-        }
-
-        using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await stack.WaitForExitAsync(exit.Token);
+        Assert.Equal(0, await stack.StopAsync());
+        Assert.Contains("Stopping.", stack.Lines);
     }
 
     [Fact]
     public async Task Serves_kafka_and_the_registry_on_the_given_ports_until_sigterm()
     {
-        var kafkaPort = FreePort();
-        var registryPort = FreePort();
-        var (stack, output) = await StartAsync(kafkaPort, registryPort);
-        using var _ = stack;
-        try
+        var (kafkaPort, registryPort) = (DevStackProcess.FreePort(), DevStackProcess.FreePort());
+        await using var stack = await DevStackProcess.StartAsync(kafkaPort, registryPort);
+        Assert.Contains(stack.Lines, l => l.Contains($"localhost:{kafkaPort}", StringComparison.Ordinal));
+        Assert.Contains(stack.Lines, l => l.Contains($"http://localhost:{registryPort}", StringComparison.Ordinal));
+
+        // Code written for a docker-compose setup: bootstrap localhost:<port>, registry http://localhost:<port>.
+        var bootstrap = $"localhost:{kafkaPort}";
+        using var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = $"http://localhost:{registryPort}" });
+        await using (var producer = new SerializingProducerBuilder<string, User>(new ProducerConfig { BootstrapServers = bootstrap })
+            .SetValueSerializer(new JsonSchemaSerializer<User>(registry, User.Schema, jsonOptions: User.Json))
+            .Build())
         {
-            Assert.Contains(output, l => l.Contains($"localhost:{kafkaPort}", StringComparison.Ordinal));
-            Assert.Contains(output, l => l.Contains($"http://localhost:{registryPort}", StringComparison.Ordinal));
+            await producer.ProduceAsync("dev-users", "ann", new User("ann", 3, "red"));
+        }
 
-            // Code written for a docker-compose setup: bootstrap localhost:<port>, registry http://localhost:<port>.
-            var bootstrap = $"localhost:{kafkaPort}";
-            using var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = $"http://localhost:{registryPort}" });
-            await using (var producer = new SerializingProducerBuilder<string, User>(new ProducerConfig { BootstrapServers = bootstrap })
-                .SetValueSerializer(new JsonSchemaSerializer<User>(registry, User.Schema, jsonOptions: User.Json))
-                .Build())
-            {
-                await producer.ProduceAsync("dev-users", "ann", new User("ann", 3, "red"));
-            }
-
-            await using var consumer = new DeserializingConsumerBuilder<string, User>(new ConsumerConfig { BootstrapServers = bootstrap, GroupId = "dev", AutoOffsetReset = AutoOffsetReset.Earliest })
-                .SetValueDeserializer(new JsonSchemaDeserializer<User>(registry, jsonOptions: User.Json))
-                .Build();
+        await using (var consumer = new DeserializingConsumerBuilder<string, User>(new ConsumerConfig { BootstrapServers = bootstrap, GroupId = "dev", AutoOffsetReset = AutoOffsetReset.Earliest })
+            .SetValueDeserializer(new JsonSchemaDeserializer<User>(registry, jsonOptions: User.Json))
+            .Build())
+        {
             consumer.Subscribe("dev-users");
             Assert.Equal("ann", (await consumer.PollAsync(TimeSpan.FromSeconds(30)))!.Message.Value.Name);
             Assert.Contains("dev-users-value", await registry.GetAllSubjectsAsync());
         }
-        finally
-        {
-            await StopAsync(stack);
-        }
 
-        Assert.Equal(0, stack.ExitCode);
-        lock (output)
-        {
-            Assert.Contains("Stopping.", output);
-        }
+        Assert.Equal(0, await stack.StopAsync());
+        Assert.Contains("Stopping.", stack.Lines);
     }
 
     [Fact]
@@ -148,7 +66,7 @@ public class DevStackTests
         using var taken = new TcpListener(IPAddress.Loopback, 0);
         taken.Start();
         var port = ((IPEndPoint)taken.LocalEndpoint).Port;
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "KafkaClient.DevStack.dll"), "--kafka-port", $"{port}", "--registry-port", $"{FreePort()}"])
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "KafkaClient.DevStack.dll"), "--kafka-port", $"{port}", "--registry-port", $"{DevStackProcess.FreePort()}"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -164,88 +82,217 @@ public class DevStackTests
     [Fact]
     public async Task Warns_at_start_of_the_per_partition_limit_and_names_each_partition_that_drops_records()
     {
-        var kafkaPort = FreePort();
-        var (stack, output) = await StartAsync(kafkaPort, FreePort());
-        using var _ = stack;
-        try
+        await using var stack = await DevStackProcess.StartAsync();
+        Assert.Contains(stack.Lines, l => l.StartsWith("warning: ", StringComparison.Ordinal) && l.Contains("5 MiB per partition", StringComparison.Ordinal));
+
+        // 8 MiB to partition 0 of an auto-created topic: well beyond what the embedded cluster keeps.
+        using (var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig { BootstrapServers = stack.BootstrapServers, LingerMs = 5 }).Build())
         {
-            lock (output)
+            var value = new byte[8 * 1024];
+            for (var i = 0; i < 1024; i++)
             {
-                Assert.Contains(output, l => l.StartsWith("warning: ", StringComparison.Ordinal) && l.Contains("5 MiB per partition", StringComparison.Ordinal));
+                producer.Produce(new TopicPartition("dev-drops", 0), new Message<Null, byte[]> { Value = value });
             }
 
-            // 8 MiB to partition 0 of an auto-created topic: well beyond what the embedded cluster keeps.
-            using (var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig { BootstrapServers = $"localhost:{kafkaPort}", LingerMs = 5 }).Build())
-            {
-                var value = new byte[8 * 1024];
-                for (var i = 0; i < 1024; i++)
-                {
-                    producer.Produce(new TopicPartition("dev-drops", 0), new Message<Null, byte[]> { Value = value });
-                }
-
-                Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(60)));
-            }
-
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            string? warning = null;
-            while (warning is null && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);
-                lock (output)
-                {
-                    warning = output.FirstOrDefault(l => l.Contains("topic \"dev-drops\" partition 0:", StringComparison.Ordinal));
-                }
-            }
-
-            Assert.NotNull(warning);
-            Assert.Matches(@"^warning: topic ""dev-drops"" partition 0: records 0\.\.[0-9]+ were dropped \(the embedded cluster keeps about 5 MiB per partition", warning);
-            lock (output)
-            {
-                Assert.DoesNotContain(output, l => l.Contains("topic \"dev-drops\" partition 1", StringComparison.Ordinal));
-            }
-        }
-        finally
-        {
-            await StopAsync(stack);
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(60)));
         }
 
-        Assert.Equal(0, stack.ExitCode);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        string? warning = null;
+        while (warning is null && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+            warning = stack.Lines.FirstOrDefault(l => l.Contains("topic \"dev-drops\" partition 0:", StringComparison.Ordinal));
+        }
+
+        Assert.NotNull(warning);
+        Assert.Matches(@"^warning: topic ""dev-drops"" partition 0: records 0\.\.[0-9]+ were dropped \(the embedded cluster keeps about 5 MiB per partition", warning);
+        Assert.DoesNotContain(stack.Lines, l => l.Contains("topic \"dev-drops\" partition 1", StringComparison.Ordinal));
+        Assert.Equal(0, await stack.StopAsync());
     }
 
     [Fact]
     public async Task Topics_created_automatically_get_the_chosen_number_of_partitions_on_every_broker()
     {
-        var kafkaPort = FreePort();
-        var (stack, output) = await StartAsync(kafkaPort, FreePort(), "--partitions", "7", "--brokers", "2");
-        using var _ = stack;
-        try
+        await using var stack = await DevStackProcess.StartAsync("--partitions", "7", "--brokers", "2");
+        using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = stack.BootstrapServers }).Build())
         {
-            var bootstrap = $"localhost:{kafkaPort}";
-            using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = bootstrap }).Build())
+            // The producer's Metadata request creates the topic; every partition then takes records.
+            await producer.ProduceAsync("dev-spread", new Message<Null, string> { Value = "first" });
+            for (var partition = 0; partition < 7; partition++)
             {
-                // The producer's Metadata request creates the topic; every partition then takes records.
-                await producer.ProduceAsync("dev-spread", new Message<Null, string> { Value = "first" });
-                for (var partition = 0; partition < 7; partition++)
-                {
-                    var delivered = await producer.ProduceAsync(new TopicPartition("dev-spread", partition), new Message<Null, string> { Value = $"p{partition}" });
-                    Assert.Equal(PersistenceStatus.Persisted, delivered.Status);
-                }
+                var delivered = await producer.ProduceAsync(new TopicPartition("dev-spread", partition), new Message<Null, string> { Value = $"p{partition}" });
+                Assert.Equal(PersistenceStatus.Persisted, delivered.Status);
             }
-
-            using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap }).Build();
-            var metadata = admin.GetMetadata("dev-spread", TimeSpan.FromSeconds(10));
-            Assert.Equal(7, Assert.Single(metadata.Topics).Partitions.Count);
-            Assert.Equal(2, metadata.Brokers.Count);
-            Assert.All(metadata.Brokers, b => Assert.Equal("localhost", b.Host));
-            Assert.Contains(metadata.Brokers, b => b.Port == kafkaPort);
-        }
-        finally
-        {
-            await StopAsync(stack);
         }
 
-        Assert.Equal(0, stack.ExitCode);
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = stack.BootstrapServers }).Build();
+        var metadata = admin.GetMetadata("dev-spread", TimeSpan.FromSeconds(10));
+        Assert.Equal(7, Assert.Single(metadata.Topics).Partitions.Count);
+        Assert.Equal(2, metadata.Brokers.Count);
+        Assert.All(metadata.Brokers, b => Assert.Equal("localhost", b.Host));
+        Assert.Contains(metadata.Brokers, b => b.Port == stack.KafkaPort);
+        Assert.Equal(0, await stack.StopAsync());
     }
+
+    [Fact]
+    public async Task Topic_admin_creates_topics_with_the_partitions_and_replication_factor_asked_for()
+    {
+        await using var stack = await DevStackProcess.StartAsync("--partitions", "4", "--brokers", "3");
+        using var admin = new TopicAdmin([new("bootstrap.servers", stack.BootstrapServers)]);
+
+        await admin.CreateTopicAsync("dev-created", partitions: 6, replicationFactor: 2);
+        var created = await admin.DescribeTopicAsync("dev-created");
+        Assert.Equal(6, created.Partitions.Count);
+        Assert.All(created.Partitions, p => Assert.Equal(2, p.Replicas.Count));
+
+        // The broker's defaults (-1): the stack's --partitions and the replication factor of the topics it creates on first use.
+        await admin.CreateTopicAsync("dev-defaults", partitions: 1);
+        Assert.All((await admin.DescribeTopicAsync("dev-defaults")).Partitions, p => Assert.Equal(3, p.Replicas.Count));
+        using var client = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = stack.BootstrapServers }).Build();
+        await client.CreateTopicsAsync([new TopicSpecification { Name = "dev-default-partitions", NumPartitions = -1, ReplicationFactor = 1 }]);
+        Assert.Equal(4, (await admin.DescribeTopicAsync("dev-default-partitions")).Partitions.Count);
+
+        // Several topics in one request; records go to every partition.
+        await client.CreateTopicsAsync([new TopicSpecification { Name = "dev-one", NumPartitions = 2, ReplicationFactor = 1 }, new TopicSpecification { Name = "dev-two", NumPartitions = 5, ReplicationFactor = 1 }]);
+        Assert.Equal(2, (await admin.DescribeTopicAsync("dev-one")).Partitions.Count);
+        Assert.Equal(5, (await admin.DescribeTopicAsync("dev-two")).Partitions.Count);
+        using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = stack.BootstrapServers }).Build())
+        {
+            for (var partition = 0; partition < 6; partition++)
+            {
+                var delivered = await producer.ProduceAsync(new TopicPartition("dev-created", partition), new Message<Null, string> { Value = $"p{partition}" });
+                Assert.Equal(PersistenceStatus.Persisted, delivered.Status);
+            }
+        }
+
+        Assert.Equal(0, await stack.StopAsync());
+    }
+
+    [Fact]
+    public async Task CreateTopics_refusals_carry_kafkas_error_codes_and_name_the_topic()
+    {
+        await using var stack = await DevStackProcess.StartAsync("--brokers", "2");
+        using var admin = new TopicAdmin([new("bootstrap.servers", stack.BootstrapServers)]);
+        await admin.CreateTopicAsync("dev-taken", partitions: 3);
+
+        var exists = await Assert.ThrowsAsync<KafkaOperationException>(() => admin.CreateTopicAsync("dev-taken", partitions: 3));
+        Assert.Equal(ErrorCode.TopicAlreadyExists, exists.Error.Code);
+        Assert.Equal("dev-taken", exists.Topic);
+        Assert.Equal(3, (await admin.DescribeTopicAsync("dev-taken")).Partitions.Count);
+
+        var replicas = await Assert.ThrowsAsync<KafkaOperationException>(() => admin.CreateTopicAsync("dev-three-replicas", partitions: 1, replicationFactor: 3));
+        Assert.Equal(ErrorCode.InvalidReplicationFactor, replicas.Error.Code);
+        Assert.Contains("larger than available brokers: 2", replicas.Message, StringComparison.Ordinal);
+
+        var name = await Assert.ThrowsAsync<KafkaOperationException>(() => admin.CreateTopicAsync("dev bad name", partitions: 1));
+        Assert.Equal(ErrorCode.TopicException, name.Error.Code);
+
+        // One request, one outcome per topic.
+        using var client = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = stack.BootstrapServers }).Build();
+        var mixed = await Assert.ThrowsAsync<CreateTopicsException>(() => client.CreateTopicsAsync(
+            [new TopicSpecification { Name = "dev-fine", NumPartitions = 2, ReplicationFactor = 1 }, new TopicSpecification { Name = "dev-taken", NumPartitions = 1, ReplicationFactor = 1 }]));
+        Assert.Equal(ErrorCode.NoError, mixed.Results.Single(r => r.Topic == "dev-fine").Error.Code);
+        Assert.Equal(ErrorCode.TopicAlreadyExists, mixed.Results.Single(r => r.Topic == "dev-taken").Error.Code);
+        Assert.Equal(2, (await admin.DescribeTopicAsync("dev-fine")).Partitions.Count);
+
+        var topics = await admin.ListTopicsAsync();
+        Assert.DoesNotContain("dev-three-replicas", topics);
+        Assert.DoesNotContain("dev bad name", topics);
+        Assert.Equal(0, await stack.StopAsync());
+    }
+
+    [Fact]
+    public async Task CreateTopics_validate_only_creates_nothing_and_configs_are_reported_as_not_kept()
+    {
+        await using var stack = await DevStackProcess.StartAsync();
+        using var client = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = stack.BootstrapServers }).Build();
+        using var admin = new TopicAdmin([new("bootstrap.servers", stack.BootstrapServers)]);
+
+        await client.CreateTopicsAsync([new TopicSpecification { Name = "dev-validated", NumPartitions = 2, ReplicationFactor = 1 }], new CreateTopicsOptions { ValidateOnly = true });
+        Assert.DoesNotContain("dev-validated", await admin.ListTopicsAsync());
+        await admin.CreateTopicAsync("dev-validated", partitions: 2);
+        var exists = await Assert.ThrowsAsync<CreateTopicsException>(() => client.CreateTopicsAsync(
+            [new TopicSpecification { Name = "dev-validated", NumPartitions = 2, ReplicationFactor = 1 }], new CreateTopicsOptions { ValidateOnly = true }));
+        Assert.Equal(ErrorCode.TopicAlreadyExists, exists.Results.Single().Error.Code);
+
+        // Created, as a broker would, but the embedded cluster keeps no configs: the stack says so.
+        await admin.CreateTopicAsync("dev-compacted", partitions: 1, configs: new Dictionary<string, string> { ["cleanup.policy"] = "compact" });
+        Assert.Single((await admin.DescribeTopicAsync("dev-compacted")).Partitions);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!stack.Lines.Any(l => l.Contains("dev-compacted", StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Contains("warning: topic \"dev-compacted\" was created without its configs (cleanup.policy=compact): the embedded cluster keeps no topic configs.", stack.Lines);
+        Assert.Equal(0, await stack.StopAsync());
+    }
+
+    [Fact]
+    public async Task Pipelined_requests_are_answered_in_order_with_createtopics_in_the_broker_s_api_versions()
+    {
+        await using var stack = await DevStackProcess.StartAsync();
+        using var client = new TcpClient();
+        await client.ConnectAsync("localhost", stack.KafkaPort);
+        var stream = client.GetStream();
+
+        // Four requests in one write, as a client pipelines them: the stack's own CreateTopics answer must wait for the
+        // broker's answer to the Metadata request before it, and come before the broker's answer to the one after it.
+        byte[] Request(short apiKey, short version, int correlationId, byte[] body)
+        {
+            var request = new List<byte>();
+            request.AddRange(BigEndian(apiKey));
+            request.AddRange(BigEndian(version));
+            request.AddRange(BigEndian(correlationId));
+            request.AddRange(BigEndian((short)4));
+            request.AddRange("test"u8.ToArray());
+            request.AddRange(body);
+            return [.. BigEndian(request.Count), .. request];
+        }
+
+        byte[] allTopics = BigEndian(-1);
+        byte[] createTopic = [.. BigEndian(1), .. BigEndian((short)7), .. "dev-raw"u8.ToArray(), .. BigEndian(3), .. BigEndian((short)1), .. BigEndian(0), .. BigEndian(0), .. BigEndian(5000), 0];
+        await stream.WriteAsync((byte[])[.. Request(18, 0, 1, []), .. Request(3, 1, 2, allTopics), .. Request(19, 4, 3, createTopic), .. Request(3, 1, 4, allTopics)]);
+
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var responses = new List<byte[]>();
+        for (var i = 0; i < 4; i++)
+        {
+            var size = new byte[4];
+            await stream.ReadExactlyAsync(size, limit.Token);
+            var response = new byte[BinaryPrimitives.ReadInt32BigEndian(size)];
+            await stream.ReadExactlyAsync(response, limit.Token);
+            responses.Add(response);
+        }
+
+        Assert.Equal([1, 2, 3, 4], responses.Select(r => BinaryPrimitives.ReadInt32BigEndian(r)));
+
+        // ApiVersions v0: error, then (key, min, max) entries; CreateTopics is key 19, versions 0 to 4.
+        var apiVersions = responses[0];
+        Assert.Equal(0, BinaryPrimitives.ReadInt16BigEndian(apiVersions.AsSpan(4)));
+        var entries = Enumerable.Range(0, BinaryPrimitives.ReadInt32BigEndian(apiVersions.AsSpan(6)))
+            .Select(i => apiVersions.AsSpan(10 + (6 * i), 6).ToArray())
+            .Select(e => (Key: BinaryPrimitives.ReadInt16BigEndian(e), Min: BinaryPrimitives.ReadInt16BigEndian(e.AsSpan(2)), Max: BinaryPrimitives.ReadInt16BigEndian(e.AsSpan(4))))
+            .ToList();
+        Assert.Equal(10 + (6 * entries.Count), apiVersions.Length);
+        Assert.Contains(((short)19, (short)0, (short)4), entries);
+        Assert.Contains(entries, e => e.Key == 3); // the broker's own entries are kept
+
+        // CreateTopics v4: throttle time, one topic: name, error 0, no message.
+        byte[] created = [.. BigEndian(3), .. BigEndian(0), .. BigEndian(1), .. BigEndian((short)7), .. "dev-raw"u8.ToArray(), .. BigEndian((short)0), .. BigEndian((short)-1)];
+        Assert.Equal(created, responses[2]);
+
+        // The Metadata request sent after it reaches the broker once the topic exists.
+        Assert.True(responses[3].AsSpan().IndexOf("dev-raw"u8) >= 0, "the later Metadata response lacks dev-raw");
+        using var admin = new TopicAdmin([new("bootstrap.servers", stack.BootstrapServers)]);
+        Assert.Equal(3, (await admin.DescribeTopicAsync("dev-raw")).Partitions.Count);
+        Assert.Equal(0, await stack.StopAsync());
+    }
+
+    private static byte[] BigEndian(short value) => [(byte)(value >> 8), (byte)value];
+
+    private static byte[] BigEndian(int value) => [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
 
     [Theory]
     [InlineData("--kafka-port", "70000")]

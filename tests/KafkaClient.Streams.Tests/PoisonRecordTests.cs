@@ -101,6 +101,30 @@ public class PoisonRecordTests(RegistryFixture registry) : IClassFixture<Registr
     }
 
     [Fact]
+    public void Records_read_in_one_batch_are_decoded_once_each_keys_and_values_by_one_serdes_included()
+    {
+        using var state = new StateDirectory();
+        using var client = registry.Client();
+        var source = new JsonSchemaSerDes<Value>(client);
+        var sink = new JsonSchemaSerDes<Value>(client);
+        var (input, output) = (StreamsKit.Unique("in"), StreamsKit.Unique("out"));
+        var builder = new StreamBuilder();
+        builder.Stream(input, source, source).MapValues((v, _) => new Value(v.Text + "!")).To(output, sink, sink);
+
+        using var driver = new TopologyTestDriver(builder.Build(), StreamsKit.Config(state));
+        var records = driver.CreateInputTopic(input, sink, sink);
+        var results = driver.CreateOutputTopic(output, TimeSpan.FromSeconds(5), sink, sink);
+
+        // One batch: Streamiz reads the timestamp of each partition's next record before it processes the current one.
+        records.PipeInputs(Enumerable.Range(0, 50).Select(i => KeyValuePair.Create(new Value($"k{i}"), new Value($"v{i}"))));
+
+        Assert.Equal(
+            Enumerable.Range(0, 50).Select(i => (new Value($"k{i}"), new Value($"v{i}!"))),
+            results.ReadKeyValueList().Select(r => (r.Message.Key, r.Message.Value)));
+        Assert.Equal(100, source.Decoded);
+    }
+
+    [Fact]
     public void A_poison_key_is_reported_as_the_key()
     {
         using var state = new StateDirectory();

@@ -125,11 +125,16 @@ internal sealed class RegistrySerDes<T>
     /// <summary>The values decoded last on a thread, each with its array, a copy of its bytes, and the serdes, topic and part it was decoded for.</summary>
     private sealed class RecentlyDecoded
     {
-        /// <summary>How many values are kept: a record's two reads are a few reads apart (the next record's key and value between them).</summary>
-        private const int Capacity = 8;
+        /// <summary>
+        /// How many values are kept. A value is taken back by the record's second read, which comes after the first reads
+        /// of the next record of each partition the thread processes in turn (one key and one value each): enough for
+        /// 7 partitions a thread whose keys and values both use these serdes, 15 for values only; beyond, records are
+        /// decoded twice.
+        /// </summary>
+        private const int Capacity = 16;
 
         /// <summary>Larger payloads are not kept, so a thread's copies stay small; they are decoded twice.</summary>
-        private const int MaxBytes = 64 * 1024;
+        private const int MaxBytes = 32 * 1024;
 
         private readonly Entry[] _entries = [.. Enumerable.Range(0, Capacity).Select(_ => new Entry())];
         private int _next;
@@ -157,7 +162,7 @@ internal sealed class RegistrySerDes<T>
             return false;
         }
 
-        /// <summary>Keeps a value just decoded, in place of the oldest.</summary>
+        /// <summary>Keeps a value just decoded, in a free place or else in place of one kept earlier.</summary>
         /// <param name="owner">The serdes that decoded it.</param>
         /// <param name="data">The bytes.</param>
         /// <param name="context">The topic and part.</param>
@@ -169,8 +174,13 @@ internal sealed class RegistrySerDes<T>
                 return;
             }
 
-            var entry = _entries[_next];
-            _next = (_next + 1) % Capacity;
+            var entry = Array.Find(_entries, e => e.Owner is null);
+            if (entry is null)
+            {
+                entry = _entries[_next];
+                _next = (_next + 1) % Capacity;
+            }
+
             if (entry.Bytes.Length < data.Length)
             {
                 entry.Bytes = new byte[Math.Max(data.Length, 256)];

@@ -75,7 +75,7 @@ public static class InternalTopics
     /// <summary>Creates the internal topics of a topology that do not exist yet, so that a <c>KafkaStream</c> running it starts on a cluster without CreateTopics.</summary>
     /// <param name="topology">The built topology (<c>StreamBuilder.Build()</c>).</param>
     /// <param name="applicationId">The application id (<c>application.id</c>), which prefixes every internal topic.</param>
-    /// <param name="admin">The cluster: an <c>EmbeddedKafkaCluster</c>, or any <see cref="ITopicAdmin"/>.</param>
+    /// <param name="admin">The cluster: an <c>EmbeddedKafkaCluster</c>, or any <see cref="ITopicAdmin"/>. The topics are created without topic configs (a changelog is not compacted, as Streamiz would make it): on a cluster with CreateTopics, let Streamiz create them.</param>
     /// <param name="repartitionPartitions">Partition counts set with <c>Repartitioned</c>, by the repartition topic's name as the description shows it; null when none was set.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <returns>Every internal topic of the topology, those that existed already included.</returns>

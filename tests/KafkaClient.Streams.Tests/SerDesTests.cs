@@ -215,6 +215,26 @@ public class SerDesTests(RegistryFixture registry) : IClassFixture<RegistryFixtu
     }
 
     [Fact]
+    public void A_registry_that_never_answers_holds_a_cold_read_no_longer_than_the_wait_timeout()
+    {
+        var topic = StreamsKit.Unique("silent");
+        using var client = registry.Client();
+        var bytes = new JsonSchemaSerDes<Value>(client).Serialize(new Value("x"), ValueOf(topic));
+        var silent = HangingRegistry.Wrap(registry.Client(), nameof(Confluent.SchemaRegistry.ISchemaRegistryClient.GetSchemaAsync));
+        var reader = new JsonSchemaSerDes<Value>(silent) { RegistryWaitTimeout = TimeSpan.FromMilliseconds(300) };
+        Exception? failure = null;
+
+        var thread = new Thread(() => failure = Record.Exception(() => reader.Deserialize(bytes, ValueOf(topic)))) { IsBackground = true };
+        thread.Start();
+
+        Assert.True(thread.Join(StreamsKit.Patience), "the cold read was still waiting for a registry that never answers");
+        var unavailable = Assert.IsType<JsonSerdeException>(failure);
+        Assert.Equal(JsonSerdeFailure.RegistryUnavailable, unavailable.Failure);
+        Assert.True(unavailable.IsRetriable);
+        Assert.Contains("RegistryWaitTimeout", unavailable.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Protobuf_serdes_write_the_core_serializers_bytes_read_them_back_and_warm_up()
     {
         var topic = StreamsKit.Unique("proto");

@@ -60,7 +60,7 @@ public sealed class JsonSchemaSerDes<T> : ISerDes<T>
         _core = new RegistrySerDes<T>(serializer, deserializer, TimedOut);
     }
 
-    /// <summary>Gets how long a cold call waits for the registry, retries of a registry that cannot be reached included, before it throws (default 30 seconds; keep it well below <c>max.poll.interval.ms</c>).</summary>
+    /// <summary>Gets how long a cold call waits for the registry, retries of a registry that cannot be reached included, before it throws (default 30 seconds; keep it well below <c>max.poll.interval.ms</c>). The wait cannot be cancelled: disposing a <c>KafkaStream</c> while one of its threads waits takes until the wait ends.</summary>
     public TimeSpan RegistryWaitTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Gets how many serialize calls waited for the registry: one per subject, none after <see cref="WarmUpSerializerAsync"/>.</summary>

@@ -214,6 +214,19 @@ public class SerDesTests(RegistryFixture registry) : IClassFixture<RegistryFixtu
         Assert.True(calls.Calls >= 2, $"attempted {calls.Calls} time(s)");
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    [InlineData(-5000)]
+    public void A_wait_timeout_that_is_not_positive_is_refused_rather_than_failing_every_cold_call(int milliseconds)
+    {
+        using var client = registry.Client();
+        var timeout = TimeSpan.FromMilliseconds(milliseconds); // -1 ms is Timeout.InfiniteTimeSpan
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => new JsonSchemaSerDes<Value>(client) { RegistryWaitTimeout = timeout });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ProtobufSerDes<User>(client) { RegistryWaitTimeout = timeout });
+    }
+
     [Fact]
     public void A_registry_that_never_answers_holds_a_cold_read_no_longer_than_the_wait_timeout()
     {

@@ -5,7 +5,7 @@ namespace KafkaClient.Streams;
 /// <summary>What an internal topic of a topology is for.</summary>
 public enum InternalTopicKind
 {
-    /// <summary>A state store's changelog, <c>&lt;application.id&gt;-&lt;store&gt;-changelog</c>: as many partitions as its sub-topology's source topics.</summary>
+    /// <summary>A state store's changelog, <c>&lt;application.id&gt;-&lt;store&gt;-changelog</c>: as many partitions as its sub-topology's first source topic.</summary>
     Changelog,
 
     /// <summary>A repartition topic, <c>&lt;application.id&gt;-&lt;name&gt;-repartition</c>: as many partitions as the most partitioned source topic upstream of it.</summary>
@@ -30,8 +30,11 @@ public sealed record InternalTopic(string Name, InternalTopicKind Kind, int Part
 /// </para>
 /// <para>
 /// The names follow Streamiz's rules from what <see cref="Topology.Describe"/> shows: every store of a sub-topology has a
-/// changelog <c>&lt;application.id&gt;-&lt;store&gt;-changelog</c> with as many partitions as the sub-topology's source
-/// topics (the most partitioned, for a sub-topology whose sources differ, which Streamiz would refuse to join anyway);
+/// changelog <c>&lt;application.id&gt;-&lt;store&gt;-changelog</c> with as many partitions as the sub-topology's first
+/// source topic in the description's order, the count Streamiz checks (a sub-topology whose sources differ in
+/// partitions, such as a merge of a narrow topic into a wide one or a join after a key change with a narrower table,
+/// starts, but Streamiz neither co-partitions it nor gives its extra tasks a changelog partition: give such sources the
+/// same number of partitions);
 /// every topic named <c>...-repartition</c> that one sub-topology writes and another reads is the repartition topic
 /// <c>&lt;application.id&gt;-&lt;name&gt;</c>, with as many partitions as the most partitioned source topic upstream of it.
 /// The description does not show two things, which therefore cannot be followed: a store with logging disabled (its
@@ -72,7 +75,7 @@ public static class InternalTopics
     /// <summary>Creates the internal topics of a topology that do not exist yet, so that a <c>KafkaStream</c> running it starts on a cluster without CreateTopics.</summary>
     /// <param name="topology">The built topology (<c>StreamBuilder.Build()</c>).</param>
     /// <param name="applicationId">The application id (<c>application.id</c>), which prefixes every internal topic.</param>
-    /// <param name="admin">The cluster: an <c>EmbeddedKafkaCluster</c>, or any <see cref="ITopicAdmin"/>.</param>
+    /// <param name="admin">The cluster: an <c>EmbeddedKafkaCluster</c>, or any <see cref="ITopicAdmin"/>. The topics are created without topic configs (a changelog is not compacted, as Streamiz would make it): on a cluster with CreateTopics, let Streamiz create them.</param>
     /// <param name="repartitionPartitions">Partition counts set with <c>Repartitioned</c>, by the repartition topic's name as the description shows it; null when none was set.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <returns>Every internal topic of the topology, those that existed already included.</returns>
@@ -163,7 +166,8 @@ public static class InternalTopics
             var changelogs = new List<InternalTopic>();
             foreach (var sub in _subTopologies)
             {
-                var partitions = PartitionsOf(sub, sourcePartitions, repartitionPartitions, repartitionCounts, []);
+                // Streamiz sizes a sub-topology's changelogs as its first source topic, not its widest.
+                var partitions = sub.Sources.Count == 0 ? 1 : PartitionsOfTopic(sub.Sources[0], sourcePartitions, repartitionPartitions, repartitionCounts, []);
                 changelogs.AddRange(sub.Stores.Select(store => new InternalTopic($"{applicationId}-{store}-changelog", InternalTopicKind.Changelog, partitions, store)));
             }
 
@@ -174,9 +178,12 @@ public static class InternalTopics
 
         private int PartitionsOf(SubTopology sub, IReadOnlyDictionary<string, int> sources, IReadOnlyDictionary<string, int> fixedCounts, Dictionary<string, int> counts, HashSet<string> visiting) =>
             sub.Sources
-                .Select(t => _repartitionTopics.Contains(t) ? RepartitionPartitions(t, sources, fixedCounts, counts, visiting) : sources[t])
+                .Select(t => PartitionsOfTopic(t, sources, fixedCounts, counts, visiting))
                 .DefaultIfEmpty(1)
                 .Max();
+
+        private int PartitionsOfTopic(string topic, IReadOnlyDictionary<string, int> sources, IReadOnlyDictionary<string, int> fixedCounts, Dictionary<string, int> counts, HashSet<string> visiting) =>
+            _repartitionTopics.Contains(topic) ? RepartitionPartitions(topic, sources, fixedCounts, counts, visiting) : sources[topic];
 
         private int RepartitionPartitions(string topic, IReadOnlyDictionary<string, int> sources, IReadOnlyDictionary<string, int> fixedCounts, Dictionary<string, int> counts, HashSet<string> visiting)
         {

@@ -46,7 +46,7 @@ public static class PoisonRecordHandler
                 nameof(policy));
         }
 
-        var skipped = new ConcurrentDictionary<TopicPartition, Offset>();
+        var skipped = new ConcurrentDictionary<TopicPartition, SkippedOffsets>();
         return (_, record, exception) => Handle(policy, skipped, record, exception);
     }
 
@@ -71,11 +71,11 @@ public static class PoisonRecordHandler
     internal static DeserializationException Describe(ConsumeResult<byte[]?, byte[]?> record, Exception exception) =>
         DeserializationException.Create(FailedComponent.Of(exception) ?? MessageComponentType.Value, record, exception);
 
-    private static ExceptionHandlerResponse Handle(PoisonRecordPolicy policy, ConcurrentDictionary<TopicPartition, Offset> skipped, ConsumeResult<byte[]?, byte[]?> record, Exception exception)
+    private static ExceptionHandlerResponse Handle(PoisonRecordPolicy policy, ConcurrentDictionary<TopicPartition, SkippedOffsets> skipped, ConsumeResult<byte[]?, byte[]?> record, Exception exception)
     {
         // Streamiz deserializes each record twice (for the timestamp extractor, then to process it), so the handler is
         // asked twice about one poison record: the second time gets the same answer without a second report.
-        if (skipped.TryGetValue(record.TopicPartition, out var last) && last == record.Offset)
+        if (skipped.TryGetValue(record.TopicPartition, out var known) && known.Contains(record.Offset))
         {
             return ExceptionHandlerResponse.CONTINUE;
         }
@@ -87,7 +87,21 @@ public static class PoisonRecordHandler
         }
 
         policy.OnSkipped?.Invoke(failure);
-        skipped[record.TopicPartition] = record.Offset;
+        skipped[record.TopicPartition] = known.Then(record.Offset);
         return ExceptionHandlerResponse.CONTINUE;
+    }
+
+    /// <summary>
+    /// The last two records of a partition skipped: Streamiz reads the timestamp of a partition's next record before it
+    /// processes the current one, so when both are poison the handler is asked about the next before it is asked again
+    /// about the current, and never about a record further back.
+    /// </summary>
+    /// <param name="Last">The offset skipped last.</param>
+    /// <param name="Previous">The offset skipped before it.</param>
+    private readonly record struct SkippedOffsets(Offset? Last, Offset? Previous)
+    {
+        public bool Contains(Offset offset) => Last == offset || Previous == offset;
+
+        public SkippedOffsets Then(Offset offset) => new(offset, Last);
     }
 }

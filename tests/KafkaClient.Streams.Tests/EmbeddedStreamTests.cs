@@ -121,6 +121,45 @@ public class EmbeddedStreamTests(RegistryFixture registry) : IClassFixture<Regis
             output.OrderBy(r => r.Key, StringComparer.Ordinal));
     }
 
+    [Fact]
+    public async Task A_thread_reading_several_partitions_decodes_each_key_and_value_once()
+    {
+        await using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        using var state = new StateDirectory();
+        using var client = registry.Client();
+        var (orders, copies) = (StreamsKit.Unique("orders"), StreamsKit.Unique("copies"));
+        cluster.CreateTopic(orders, partitions: 4);
+        cluster.CreateTopic(copies, partitions: 1);
+        var serdes = new JsonSchemaSerDes<Order>(client);
+        using (var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = cluster.BootstrapServers }).Build())
+        {
+            for (var i = 0; i < 200; i++)
+            {
+                var order = new Order($"c{i}", "item", i);
+                producer.Produce(orders, new Message<byte[], byte[]>
+                {
+                    Key = serdes.Serialize(order with { Item = "key" }, new SerializationContext(MessageComponentType.Key, orders)),
+                    Value = serdes.Serialize(order, new SerializationContext(MessageComponentType.Value, orders)),
+                });
+            }
+
+            producer.Flush(StreamsKit.Patience);
+        }
+
+        // Keys and values through one serdes, 4 partitions on one stream thread: Streamiz reads each record twice, and
+        // between the two reads come the first reads of the next record of every other partition.
+        var builder = new StreamBuilder();
+        builder.Stream(orders, serdes, serdes).To(copies, serdes, serdes);
+        var config = StreamsKit.Config(state, cluster.BootstrapServers);
+        config.AutoOffsetReset = AutoOffsetReset.Earliest;
+        using var running = await RunningStream.StartAsync(builder.Build(), config);
+
+        var copied = await ReadAllAsync(cluster, client, copies, count: 200);
+
+        Assert.Equal(Enumerable.Range(0, 200), copied.Select(o => o.Quantity).Order());
+        Assert.Equal(400, serdes.Decoded);
+    }
+
     private static ISerializingProducer<string, T> Producer<T>(EmbeddedKafkaCluster cluster, Confluent.SchemaRegistry.ISchemaRegistryClient client) =>
         new SerializingProducerBuilder<string, T>(new ProducerConfig { BootstrapServers = cluster.BootstrapServers })
             .SetValueSerializer(new JsonSchemaSerializer<T>(client))
@@ -150,6 +189,31 @@ public class EmbeddedStreamTests(RegistryFixture registry) : IClassFixture<Regis
                 {
                     break;
                 }
+            }
+        }
+
+        return records;
+    }
+
+    /// <summary>Reads <paramref name="count"/> order values, bounded by the tests' patience.</summary>
+    private static async Task<List<Order>> ReadAllAsync(EmbeddedKafkaCluster cluster, Confluent.SchemaRegistry.ISchemaRegistryClient client, string topic, int count)
+    {
+        await using var consumer = new DeserializingConsumerBuilder<byte[], Order>(new ConsumerConfig
+        {
+            BootstrapServers = cluster.BootstrapServers,
+            GroupId = StreamsKit.Unique("reader"),
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+        })
+            .SetValueDeserializer(new JsonSchemaDeserializer<Order>(client))
+            .Build();
+        consumer.Subscribe(topic);
+        var records = new List<Order>();
+        using var timeout = new CancellationTokenSource(StreamsKit.Patience);
+        while (records.Count < count)
+        {
+            if (await consumer.PollAsync(TimeSpan.FromMilliseconds(200), timeout.Token) is { } record)
+            {
+                records.Add(record.Message.Value);
             }
         }
 

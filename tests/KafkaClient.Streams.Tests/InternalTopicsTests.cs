@@ -38,12 +38,30 @@ public class InternalTopicsTests
 
         Assert.Equal(
             [
-                new InternalTopic("shop-customers-store-changelog", InternalTopicKind.Changelog, 5, "customers-store"),
+                new InternalTopic("shop-customers-store-changelog", InternalTopicKind.Changelog, 2, "customers-store"), // its sub-topology's first source, customers
                 new InternalTopic($"shop-{repartition}", InternalTopicKind.Repartition, 5, null),
             ],
             topics);
         var fixedCount = InternalTopics.Of(topology, "shop", new Dictionary<string, int> { ["customers"] = 2, ["orders"] = 5 }, new Dictionary<string, int> { [repartition] = 2 });
         Assert.All(fixedCount, t => Assert.Equal(2, t.Partitions));
+    }
+
+    [Theory]
+    [InlineData(1, 3)]
+    [InlineData(3, 1)]
+    public void A_store_fed_by_sources_of_different_widths_has_a_changelog_as_wide_as_the_first_source_as_Streamiz_checks(int first, int second)
+    {
+        var builder = new StreamBuilder();
+        builder.Stream("first", new StringSerDes(), new StringSerDes())
+            .Merge(builder.Stream("second", new StringSerDes(), new StringSerDes()))
+            .GroupByKey()
+            .Count(InMemory.As<string, long>("counts"))
+            .ToStream()
+            .To("counted", new StringSerDes(), new Int64SerDes());
+
+        var topics = InternalTopics.Of(builder.Build(), "merge", new Dictionary<string, int> { ["first"] = first, ["second"] = second });
+
+        Assert.Equal([new InternalTopic("merge-counts-changelog", InternalTopicKind.Changelog, first, "counts")], topics);
     }
 
     [Fact]

@@ -48,6 +48,36 @@ public class PoisonRecordTests(RegistryFixture registry) : IClassFixture<Registr
     }
 
     [Fact]
+    public void Consecutive_poison_records_read_in_one_batch_are_each_reported_once_and_the_good_ones_around_them_kept()
+    {
+        using var state = new StateDirectory();
+        using var client = registry.Client();
+        var serdes = new JsonSchemaSerDes<Value>(client);
+        var skipped = new List<DeserializationException>();
+        var config = StreamsKit.Config(state).SetPoisonRecordPolicy(PoisonRecordPolicy.Skip(skipped.Add));
+        var (input, output) = (StreamsKit.Unique("in"), StreamsKit.Unique("out"));
+
+        using var driver = new TopologyTestDriver(Upper(input, output, new StringSerDes(), serdes), config);
+        var raw = driver.CreateInputTopic(input, new StringSerDes(), new ByteArraySerDes());
+        var results = driver.CreateOutputTopic(output, TimeSpan.FromSeconds(5), new StringSerDes(), serdes);
+
+        // One batch, as a stream thread gets from a poll: Streamiz reads the timestamp of the next record of the
+        // partition before it processes the current one, so the two passes over each poison record interleave.
+        raw.PipeInputs(
+        [
+            KeyValuePair.Create("a", serdes.Serialize(new Value("one"), ValueOf(input))),
+            KeyValuePair.Create("b", Garbage),
+            KeyValuePair.Create("c", Encoding.UTF8.GetBytes("more garbage")),
+            KeyValuePair.Create("d", serdes.Serialize(new Value("four"), ValueOf(input))),
+            KeyValuePair.Create("e", Garbage),
+        ]);
+
+        Assert.Equal([1L, 2L, 4L], skipped.Select(s => s.Offset!.Value.Value));
+        Assert.Equal([("a", new Value("ONE")), ("d", new Value("FOUR"))], results.ReadKeyValueList().Select(r => (r.Message.Key, r.Message.Value)));
+        Assert.False(driver.IsError);
+    }
+
+    [Fact]
     public void Streamiz_deserializes_each_record_twice_and_the_serdes_decode_it_once()
     {
         using var state = new StateDirectory();
@@ -68,6 +98,30 @@ public class PoisonRecordTests(RegistryFixture registry) : IClassFixture<Registr
 
         Assert.Equal(Enumerable.Range(0, 50).Select(i => new Value($"v{i}!")), results.ReadValueList());
         Assert.Equal(50, source.Decoded);
+    }
+
+    [Fact]
+    public void Records_read_in_one_batch_are_decoded_once_each_keys_and_values_by_one_serdes_included()
+    {
+        using var state = new StateDirectory();
+        using var client = registry.Client();
+        var source = new JsonSchemaSerDes<Value>(client);
+        var sink = new JsonSchemaSerDes<Value>(client);
+        var (input, output) = (StreamsKit.Unique("in"), StreamsKit.Unique("out"));
+        var builder = new StreamBuilder();
+        builder.Stream(input, source, source).MapValues((v, _) => new Value(v.Text + "!")).To(output, sink, sink);
+
+        using var driver = new TopologyTestDriver(builder.Build(), StreamsKit.Config(state));
+        var records = driver.CreateInputTopic(input, sink, sink);
+        var results = driver.CreateOutputTopic(output, TimeSpan.FromSeconds(5), sink, sink);
+
+        // One batch: Streamiz reads the timestamp of each partition's next record before it processes the current one.
+        records.PipeInputs(Enumerable.Range(0, 50).Select(i => KeyValuePair.Create(new Value($"k{i}"), new Value($"v{i}"))));
+
+        Assert.Equal(
+            Enumerable.Range(0, 50).Select(i => (new Value($"k{i}"), new Value($"v{i}!"))),
+            results.ReadKeyValueList().Select(r => (r.Message.Key, r.Message.Value)));
+        Assert.Equal(100, source.Decoded);
     }
 
     [Fact]

@@ -32,6 +32,23 @@ public class SerDesTests(RegistryFixture registry) : IClassFixture<RegistryFixtu
     }
 
     [Fact]
+    public void An_array_read_again_after_its_bytes_changed_is_decoded_from_the_new_bytes()
+    {
+        var topic = StreamsKit.Unique("reused");
+        using var client = registry.Client();
+        var serdes = new JsonSchemaSerDes<Value>(client);
+        var first = serdes.Serialize(new Value("aaa"), ValueOf(topic));
+        var second = serdes.Serialize(new Value("bbb"), ValueOf(topic));
+        var buffer = (byte[])first.Clone();
+
+        Assert.Equal(new Value("aaa"), serdes.Deserialize(buffer, ValueOf(topic)));
+        second.CopyTo(buffer, 0); // a buffer reused, as a test or a ByteArraySerDes source may do
+
+        Assert.Equal(new Value("bbb"), serdes.Deserialize(buffer, ValueOf(topic)));
+        Assert.Equal(2, serdes.Decoded);
+    }
+
+    [Fact]
     public void Tombstones_stay_null_both_ways()
     {
         using var client = registry.Client();
@@ -195,6 +212,39 @@ public class SerDesTests(RegistryFixture registry) : IClassFixture<RegistryFixtu
         Assert.Equal(JsonSerdeFailure.RegistryUnavailable, unavailable.Failure);
         Assert.True(unavailable.IsRetriable);
         Assert.True(calls.Calls >= 2, $"attempted {calls.Calls} time(s)");
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    [InlineData(-5000)]
+    public void A_wait_timeout_that_is_not_positive_is_refused_rather_than_failing_every_cold_call(int milliseconds)
+    {
+        using var client = registry.Client();
+        var timeout = TimeSpan.FromMilliseconds(milliseconds); // -1 ms is Timeout.InfiniteTimeSpan
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => new JsonSchemaSerDes<Value>(client) { RegistryWaitTimeout = timeout });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ProtobufSerDes<User>(client) { RegistryWaitTimeout = timeout });
+    }
+
+    [Fact]
+    public void A_registry_that_never_answers_holds_a_cold_read_no_longer_than_the_wait_timeout()
+    {
+        var topic = StreamsKit.Unique("silent");
+        using var client = registry.Client();
+        var bytes = new JsonSchemaSerDes<Value>(client).Serialize(new Value("x"), ValueOf(topic));
+        var silent = HangingRegistry.Wrap(registry.Client(), nameof(Confluent.SchemaRegistry.ISchemaRegistryClient.GetSchemaAsync));
+        var reader = new JsonSchemaSerDes<Value>(silent) { RegistryWaitTimeout = TimeSpan.FromMilliseconds(300) };
+        Exception? failure = null;
+
+        var thread = new Thread(() => failure = Record.Exception(() => reader.Deserialize(bytes, ValueOf(topic)))) { IsBackground = true };
+        thread.Start();
+
+        Assert.True(thread.Join(StreamsKit.Patience), "the cold read was still waiting for a registry that never answers");
+        var unavailable = Assert.IsType<JsonSerdeException>(failure);
+        Assert.Equal(JsonSerdeFailure.RegistryUnavailable, unavailable.Failure);
+        Assert.True(unavailable.IsRetriable);
+        Assert.Contains("RegistryWaitTimeout", unavailable.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -37,6 +37,7 @@ public sealed class ProtobufSerDes<T> : ISerDes<T>
     private readonly ProtobufSerializer<T> _serializer;
     private readonly ProtobufDeserializer<T> _deserializer;
     private readonly RegistrySerDes<T> _core;
+    private readonly TimeSpan _registryWaitTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>Initializes a new instance of the <see cref="ProtobufSerDes{T}"/> class with a serializer and a deserializer of the same settings.</summary>
     /// <param name="registry">The registry client, for example Confluent's <see cref="CachedSchemaRegistryClient"/>.</param>
@@ -67,8 +68,17 @@ public sealed class ProtobufSerDes<T> : ISerDes<T>
         _core = new RegistrySerDes<T>(serializer, deserializer, TimedOut);
     }
 
-    /// <summary>Gets how long a cold call waits for the registry, retries of a registry that cannot be reached included, before it throws (default 30 seconds; keep it well below <c>max.poll.interval.ms</c>).</summary>
-    public TimeSpan RegistryWaitTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>Gets how long a cold call waits for the registry, retries of a registry that cannot be reached included, before it throws (default 30 seconds; keep it well below <c>max.poll.interval.ms</c>). The wait cannot be cancelled: disposing a <c>KafkaStream</c> while one of its threads waits takes until the wait ends.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not positive (<see cref="Timeout.InfiniteTimeSpan"/> included: the wait is always bounded).</exception>
+    public TimeSpan RegistryWaitTimeout
+    {
+        get => _registryWaitTimeout;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero);
+            _registryWaitTimeout = value;
+        }
+    }
 
     /// <summary>Gets how many serialize calls waited for the registry: one per subject, none after <see cref="WarmUpSerializerAsync"/>.</summary>
     internal long SerializerWaits => _core.SerializerWaits;

@@ -10,7 +10,7 @@ internal sealed class RegistrySerDes<T>
     private readonly IFastPathDeserializer<T> _deserializer;
     private readonly Func<SerializationContext, TimeSpan, Exception> _timedOut;
     [ThreadStatic]
-    private static LastDecoded? t_last;
+    private static RecentlyDecoded? t_recent;
 
     private long _serializerWaits;
     private long _deserializerWaits;
@@ -49,7 +49,7 @@ internal sealed class RegistrySerDes<T>
         return SyncBridge.Wait(() => _serializer.SerializeAsync(data, context), timeout, t => _timedOut(context, t));
     }
 
-    /// <summary>Gets how many payloads were decoded; a record Streamiz deserializes twice in a row is decoded once.</summary>
+    /// <summary>Gets how many payloads were decoded; a record Streamiz deserializes twice is decoded once.</summary>
     public long Decoded => Interlocked.Read(ref _decoded);
 
     /// <summary>Deserializes on the calling thread; waits for the registry only on a cold call.</summary>
@@ -58,10 +58,12 @@ internal sealed class RegistrySerDes<T>
     /// <param name="timeout">The bound of a cold call's wait.</param>
     /// <returns>The value.</returns>
     /// <remarks>
-    /// Streamiz deserializes each record twice on its stream thread: once when the record becomes the head of its
-    /// partition's queue (for the timestamp extractor) and again when it is processed, with the same array. The value
-    /// decoded last on this thread is therefore kept with its array, and the same array (same instance, topic and part)
-    /// gets the same value back without being decoded again. Kafka's arrays are never changed once read.
+    /// Streamiz deserializes each record twice on its stream thread, with the same array: once when the record becomes
+    /// the head of its partition's queue (for the timestamp extractor), which happens just before the record ahead of it
+    /// is processed, and again when it is processed itself. The last few values decoded on this thread are therefore
+    /// kept with a copy of their bytes, and the same array (same instance, serdes, topic and part) read again with the
+    /// same bytes gets its value back once without being decoded again; an array whose bytes changed in between is
+    /// decoded anew.
     /// </remarks>
     public T Deserialize(byte[]? data, SerializationContext context, TimeSpan timeout)
     {
@@ -70,10 +72,10 @@ internal sealed class RegistrySerDes<T>
             return default!;
         }
 
-        if (t_last is { } last && ReferenceEquals(last.Data, data) && ReferenceEquals(last.Owner, this)
-            && last.Component == context.Component && string.Equals(last.Topic, context.Topic, StringComparison.Ordinal))
+        var recent = t_recent ??= new RecentlyDecoded();
+        if (recent.TryTake(this, data, context, out var kept))
         {
-            return last.Value;
+            return kept;
         }
 
         T value;
@@ -92,8 +94,7 @@ internal sealed class RegistrySerDes<T>
         }
 
         Interlocked.Increment(ref _decoded);
-        var kept = t_last ??= new LastDecoded();
-        (kept.Owner, kept.Data, kept.Component, kept.Topic, kept.Value) = (this, data, context.Component, context.Topic, value);
+        recent.Keep(this, data, context, value);
         return value;
     }
 
@@ -121,17 +122,91 @@ internal sealed class RegistrySerDes<T>
         return new SerializationContext(isKey ? MessageComponentType.Key : MessageComponentType.Value, topic);
     }
 
-    /// <summary>The value decoded last on a thread, with the array, serdes, topic and part it was decoded for (one per thread, overwritten).</summary>
-    private sealed class LastDecoded
+    /// <summary>The values decoded last on a thread, each with its array, a copy of its bytes, and the serdes, topic and part it was decoded for.</summary>
+    private sealed class RecentlyDecoded
     {
-        public RegistrySerDes<T>? Owner { get; set; }
+        /// <summary>
+        /// How many values are kept. A value is taken back by the record's second read, which comes after the first reads
+        /// of the next record of each partition the thread processes in turn (one key and one value each): enough for
+        /// 7 partitions a thread whose keys and values both use these serdes, 15 for values only; beyond, records are
+        /// decoded twice.
+        /// </summary>
+        private const int Capacity = 16;
 
-        public byte[]? Data { get; set; }
+        /// <summary>Larger payloads are not kept, so a thread's copies stay small; they are decoded twice.</summary>
+        private const int MaxBytes = 32 * 1024;
 
-        public MessageComponentType Component { get; set; }
+        private readonly Entry[] _entries = [.. Enumerable.Range(0, Capacity).Select(_ => new Entry())];
+        private int _next;
 
-        public string? Topic { get; set; }
+        /// <summary>Takes the value kept for <paramref name="data"/>, if its bytes are still the ones it was decoded from; a value is given back once.</summary>
+        /// <param name="owner">The serdes asking.</param>
+        /// <param name="data">The bytes.</param>
+        /// <param name="context">The topic and part.</param>
+        /// <param name="value">The value kept.</param>
+        /// <returns>True when a value was kept for the array.</returns>
+        public bool TryTake(RegistrySerDes<T> owner, byte[] data, SerializationContext context, out T value)
+        {
+            foreach (var entry in _entries)
+            {
+                if (ReferenceEquals(entry.Data, data) && ReferenceEquals(entry.Owner, owner) && entry.Component == context.Component
+                    && string.Equals(entry.Topic, context.Topic, StringComparison.Ordinal) && data.AsSpan().SequenceEqual(entry.Bytes.AsSpan(0, entry.Length)))
+                {
+                    value = entry.Value;
+                    entry.Clear();
+                    return true;
+                }
+            }
 
-        public T Value { get; set; } = default!;
+            value = default!;
+            return false;
+        }
+
+        /// <summary>Keeps a value just decoded, in a free place or else in place of one kept earlier.</summary>
+        /// <param name="owner">The serdes that decoded it.</param>
+        /// <param name="data">The bytes.</param>
+        /// <param name="context">The topic and part.</param>
+        /// <param name="value">The value.</param>
+        public void Keep(RegistrySerDes<T> owner, byte[] data, SerializationContext context, T value)
+        {
+            if (data.Length > MaxBytes)
+            {
+                return;
+            }
+
+            var entry = Array.Find(_entries, e => e.Owner is null);
+            if (entry is null)
+            {
+                entry = _entries[_next];
+                _next = (_next + 1) % Capacity;
+            }
+
+            if (entry.Bytes.Length < data.Length)
+            {
+                entry.Bytes = new byte[Math.Max(data.Length, 256)];
+            }
+
+            data.CopyTo(entry.Bytes, 0);
+            (entry.Owner, entry.Data, entry.Length, entry.Component, entry.Topic, entry.Value) = (owner, data, data.Length, context.Component, context.Topic, value);
+        }
+
+        private sealed class Entry
+        {
+            public RegistrySerDes<T>? Owner { get; set; }
+
+            public byte[]? Data { get; set; }
+
+            public byte[] Bytes { get; set; } = [];
+
+            public int Length { get; set; }
+
+            public MessageComponentType Component { get; set; }
+
+            public string? Topic { get; set; }
+
+            public T Value { get; set; } = default!;
+
+            public void Clear() => (Owner, Data, Topic, Value) = (null, null, null, default!);
+        }
     }
 }

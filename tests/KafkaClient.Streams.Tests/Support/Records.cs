@@ -54,3 +54,38 @@ public class FlakyRegistry : DispatchProxy
         }
     }
 }
+
+/// <summary>A registry client whose calls of one method never complete, as a registry that accepts connections and never answers.</summary>
+public class HangingRegistry : DispatchProxy
+{
+    private ISchemaRegistryClient _inner = null!;
+    private string _method = string.Empty;
+
+    public static ISchemaRegistryClient Wrap(ISchemaRegistryClient inner, string method)
+    {
+        var proxy = Create<ISchemaRegistryClient, HangingRegistry>();
+        var hanging = (HangingRegistry)(object)proxy;
+        hanging._inner = inner;
+        hanging._method = method;
+        return proxy;
+    }
+
+    protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+    {
+        ArgumentNullException.ThrowIfNull(targetMethod);
+        if (targetMethod.Name == _method)
+        {
+            var never = Activator.CreateInstance(typeof(TaskCompletionSource<>).MakeGenericType(targetMethod.ReturnType.GetGenericArguments()[0]))!;
+            return never.GetType().GetProperty(nameof(TaskCompletionSource<int>.Task))!.GetValue(never);
+        }
+
+        try
+        {
+            return targetMethod.Invoke(_inner, args);
+        }
+        catch (TargetInvocationException ex) when (ex.InnerException is not null)
+        {
+            throw ex.InnerException;
+        }
+    }
+}

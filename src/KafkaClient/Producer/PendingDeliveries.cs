@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace KafkaClient.Producer;
 
 /// <summary>The messages handed to librdkafka whose delivery report has not arrived yet; adding and removing take no lock.</summary>
@@ -23,23 +25,37 @@ internal sealed class PendingDeliveries<TEntry>
     private const int Unlinked = 3;
 
     private readonly Lock _waitGate = new();
+
+    // Written by the producing threads.
     private TEntry? _head;
-    private int _count;
-    private int _sincePrune;
+    private long _added;
     private int _pruning;
-    private long _removals;
-    private int _waiting;
+
+    // Written by the delivery-report thread, on a cache line of its own, so that the two sides never contend for one.
+    private PaddedReportCounters _reports;
+
+    // Written rarely: entries taken back after a failed hand-over, or drained on dispose.
+    private long _gone;
     private TaskCompletionSource? _removed;
     private TaskCompletionSource? _empty;
 
-    public int Count => Volatile.Read(ref _count);
+    /// <summary>Gets how many entries are pending; while entries come and go it may count one that just left, never miss one still there.</summary>
+    public int Count
+    {
+        get
+        {
+            // Removals and take-backs first: each of them follows its entry's add, which the later read then sees.
+            var left = Interlocked.Read(ref _reports.Removals) + Interlocked.Read(ref _gone);
+            return (int)(Interlocked.Read(ref _added) - left);
+        }
+    }
 
     /// <summary>Gets how many reports arrived so far; pass it to <see cref="WhenRemovedAfter"/>.</summary>
-    public long Removals => Interlocked.Read(ref _removals);
+    public long Removals => Interlocked.Read(ref _reports.Removals);
 
     public void Add(TEntry entry)
     {
-        Interlocked.Increment(ref _count);
+        var added = Interlocked.Increment(ref _added);
         if (Interlocked.CompareExchange(ref entry.State, Pending, Unlinked) == Unlinked)
         {
             return; // taken back after a failed hand-over and still linked: pending again, not linked twice
@@ -47,7 +63,7 @@ internal sealed class PendingDeliveries<TEntry>
 
         Volatile.Write(ref entry.State, Pending);
         Push(entry, entry);
-        if (Interlocked.Increment(ref _sincePrune) >= PruneEvery)
+        if (added % PruneEvery == 0)
         {
             Prune();
         }
@@ -61,9 +77,8 @@ internal sealed class PendingDeliveries<TEntry>
             return;
         }
 
-        Interlocked.Increment(ref _removals);
-        Interlocked.Decrement(ref _count);
-        if (Volatile.Read(ref _waiting) != 0)
+        Interlocked.Increment(ref _reports.Removals);
+        if (Volatile.Read(ref _reports.Waiting) != 0)
         {
             Signal(delivered: true);
         }
@@ -77,8 +92,8 @@ internal sealed class PendingDeliveries<TEntry>
             return;
         }
 
-        Interlocked.Decrement(ref _count);
-        if (Volatile.Read(ref _waiting) != 0)
+        Interlocked.Increment(ref _gone);
+        if (Volatile.Read(ref _reports.Waiting) != 0)
         {
             Signal(delivered: false);
         }
@@ -96,7 +111,7 @@ internal sealed class PendingDeliveries<TEntry>
             }
 
             task = (_removed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
-            Interlocked.Exchange(ref _waiting, 1);
+            Interlocked.Exchange(ref _reports.Waiting, 1);
         }
 
         if (Removals != removals)
@@ -119,7 +134,7 @@ internal sealed class PendingDeliveries<TEntry>
             }
 
             task = (_empty ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
-            Interlocked.Exchange(ref _waiting, 1);
+            Interlocked.Exchange(ref _reports.Waiting, 1);
         }
 
         if (Count == 0)
@@ -155,7 +170,7 @@ internal sealed class PendingDeliveries<TEntry>
         }
         while (Volatile.Read(ref _pruning) != 0 || Volatile.Read(ref _head) is not null);
 
-        Interlocked.Add(ref _count, -all.Count);
+        Interlocked.Add(ref _gone, all.Count);
         Signal(delivered: true);
         all.Reverse();
         return all;
@@ -182,7 +197,6 @@ internal sealed class PendingDeliveries<TEntry>
 
         try
         {
-            Volatile.Write(ref _sincePrune, 0);
             TEntry? first = null, last = null;
             for (var node = Interlocked.Exchange(ref _head, null); node is not null;)
             {
@@ -235,14 +249,15 @@ internal sealed class PendingDeliveries<TEntry>
                 _empty = null;
             }
 
-            Volatile.Write(ref _waiting, _removed is null && _empty is null ? 0 : 1);
+            Volatile.Write(ref _reports.Waiting, _removed is null && _empty is null ? 0 : 1);
         }
 
         removed?.TrySetResult();
         empty?.TrySetResult();
     }
 
-    internal abstract class Node
+    /// <summary>An entry: the message handed to librdkafka is the list's node itself, so a message in flight is one object.</summary>
+    internal abstract class Node : OutgoingMessage
     {
 #pragma warning disable SA1401, CA1051 // Interlocked needs a field.
         internal int State;
@@ -250,4 +265,17 @@ internal sealed class PendingDeliveries<TEntry>
 
         internal TEntry? Next { get; set; }
     }
+}
+
+/// <summary>The delivery-report side's counters, padded to a cache line of their own.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 128)]
+internal struct PaddedReportCounters
+{
+#pragma warning disable SA1401, CA1051 // Interlocked needs a field.
+    [FieldOffset(64)]
+    public long Removals;
+
+    [FieldOffset(72)]
+    public int Waiting;
+#pragma warning restore SA1401, CA1051
 }

@@ -25,7 +25,10 @@ internal sealed class ProducerPipeline<TKey, TValue>
     private const int Closing = 1;
     private const int Closed = 2;
 
-    private readonly IProducer<byte[], byte[]> _inner;
+    /// <summary>Every message's delivery report, routed to the message's own record (the report's key).</summary>
+    private static readonly Action<DeliveryReport<OutgoingMessage, byte[]>> OnDeliveryReport = static report => ((Delivery)report.Message.Key).OnReport(report);
+
+    private readonly IProducer<OutgoingMessage, byte[]> _inner;
     private readonly SerializerSlot<TKey> _key;
     private readonly SerializerSlot<TValue> _value;
     private readonly bool _copyHeaders;
@@ -44,7 +47,7 @@ internal sealed class ProducerPipeline<TKey, TValue>
     private int _state;
 
     public ProducerPipeline(
-        IProducer<byte[], byte[]> inner,
+        IProducer<OutgoingMessage, byte[]> inner,
         SerializerSlot<TKey> key,
         SerializerSlot<TValue> value,
         TimeSpan disposeTimeout,
@@ -68,14 +71,22 @@ internal sealed class ProducerPipeline<TKey, TValue>
 
     public bool IsOpen => Volatile.Read(ref _state) == Open;
 
-    public IProducer<byte[], byte[]> Inner => _inner;
+    public IProducer<OutgoingMessage, byte[]> Inner => _inner;
 
     /// <summary>Produces one message; returns its task when <paramref name="awaited"/>, else null (the outcome goes to <paramref name="callback"/>).</summary>
-    /// <remarks>Not awaited: serializer failures and an immediate refusal by librdkafka are thrown. Awaited: they fault the task.</remarks>
+    /// <remarks>
+    /// Not awaited: serializer failures and an immediate refusal by librdkafka are thrown. Awaited: they fault the task.
+    /// <paramref name="message"/> is the caller's message object, which the outcome carries; it must be given when a
+    /// task or a callback will read the outcome, and may be null for a fire-and-forget send (none is then made).
+    /// </remarks>
     public Task<DeliveryResult<TKey, TValue>>? Produce(
         string topic,
         Partition partition,
-        Message<TKey, TValue> message,
+        TKey key,
+        TValue value,
+        Headers? callerHeaders,
+        Timestamp timestamp,
+        Message<TKey, TValue>? message,
         Action<DeliveryReport<TKey, TValue>>? callback,
         bool awaited,
         CancellationToken cancellationToken)
@@ -84,16 +95,16 @@ internal sealed class ProducerPipeline<TKey, TValue>
         var completion = awaited ? new TaskCompletionSource<DeliveryResult<TKey, TValue>>(TaskCreationOptions.RunContinuationsAsynchronously) : null;
 
         // Serializers may add headers (schema ids, for example), and tracing its context; they get a copy, never the caller's object.
-        var send = ClientTelemetry.StartSend(topic, partition, message.Key as string); // only a string key is an attribute: no box for other keys
-        var headers = _copyHeaders || send is not null ? Copy(message.Headers) : message.Headers;
+        var send = ClientTelemetry.StartSend(topic, partition, key as string); // only a string key is an attribute: no box for other keys
+        var headers = _copyHeaders || send is not null ? Copy(callerHeaders) : callerHeaders;
         if (send is not null)
         {
             Telemetry.Inject(send, headers!);
         }
 
-        var delivery = new Delivery(this, topic, partition, message, headers, callback, completion, send);
-        var keyTask = _key.SerializeAsync(message.Key, new SerializationContext(MessageComponentType.Key, topic, headers));
-        var valueTask = _value.SerializeAsync(message.Value, new SerializationContext(MessageComponentType.Value, topic, headers));
+        var delivery = new Delivery(this, topic, partition, timestamp, message, headers, callback, completion, send);
+        var keyTask = _key.SerializeAsync(key, new SerializationContext(MessageComponentType.Key, topic, headers));
+        var valueTask = _value.SerializeAsync(value, new SerializationContext(MessageComponentType.Value, topic, headers));
 
         if (Volatile.Read(ref _deferred) == 0 && keyTask.IsCompleted && valueTask.IsCompleted)
         {
@@ -347,29 +358,24 @@ internal sealed class ProducerPipeline<TKey, TValue>
     /// <summary>Hands one serialized message to librdkafka; returns the failure instead of throwing it.</summary>
     private DeliveryFailedException? Send(Delivery delivery, byte[] keyBytes, byte[] valueBytes)
     {
-        var raw = new Message<byte[], byte[]>
-        {
-            Key = keyBytes,
-            Value = valueBytes,
-            Headers = delivery.Headers,
-            Timestamp = delivery.Message.Timestamp,
-        };
+        delivery.KeyBytes = keyBytes;
+        delivery.Value = valueBytes;
         delivery.Bytes = (keyBytes?.Length ?? 0) + (valueBytes?.Length ?? 0); // null for a null key or a tombstone
         _pending.Add(delivery);
         try
         {
             if (delivery.Partition == Partition.Any)
             {
-                _inner.Produce(delivery.Topic, raw, delivery.Handler);
+                _inner.Produce(delivery.Topic, delivery, OnDeliveryReport);
             }
             else
             {
-                _inner.Produce(new TopicPartition(delivery.Topic, delivery.Partition), raw, delivery.Handler);
+                _inner.Produce(new TopicPartition(delivery.Topic, delivery.Partition), delivery, OnDeliveryReport);
             }
 
             return null;
         }
-        catch (ProduceException<byte[], byte[]> ex)
+        catch (ProduceException<OutgoingMessage, byte[]> ex)
         {
             _pending.Unlink(delivery);
             return new DeliveryFailedException(ex.Error, delivery.Topic, delivery.Partition);
@@ -378,6 +384,13 @@ internal sealed class ProducerPipeline<TKey, TValue>
         {
             _pending.Unlink(delivery);
             return new DeliveryFailedException(new Error(ErrorCode.Local_PurgeQueue, "The producer was disposed."), delivery.Topic, delivery.Partition);
+        }
+        finally
+        {
+            // librdkafka copied them (Confluent.Kafka produces with RD_KAFKA_MSG_F_COPY): a message waiting for its
+            // report no longer holds its bytes, so they die young instead of surviving collections while in flight.
+            delivery.KeyBytes = null;
+            delivery.Value = null!;
         }
     }
 
@@ -449,12 +462,13 @@ internal sealed class ProducerPipeline<TKey, TValue>
         public CancellationTokenRegistration Cancellation { get; set; }
     }
 
-    /// <summary>One message from the call that produced it to its delivery report.</summary>
+    /// <summary>One message from the call that produced it to its delivery report: the caller's message, its serialized form handed to librdkafka, and its outcome.</summary>
     private sealed class Delivery : PendingDeliveries<Delivery>.Node
     {
         private readonly ProducerPipeline<TKey, TValue> _owner;
         private readonly Action<DeliveryReport<TKey, TValue>>? _callback;
         private readonly TaskCompletionSource<DeliveryResult<TKey, TValue>>? _completion;
+        private readonly Message<TKey, TValue>? _original;
         private readonly long _startedAt = ClientTelemetry.StartTimestamp();
         private Activity? _send;
         private int _observed;
@@ -465,7 +479,8 @@ internal sealed class ProducerPipeline<TKey, TValue>
             ProducerPipeline<TKey, TValue> owner,
             string topic,
             Partition partition,
-            Message<TKey, TValue> message,
+            Timestamp timestamp,
+            Message<TKey, TValue>? message,
             Headers? headers,
             Action<DeliveryReport<TKey, TValue>>? callback,
             TaskCompletionSource<DeliveryResult<TKey, TValue>>? completion,
@@ -475,22 +490,19 @@ internal sealed class ProducerPipeline<TKey, TValue>
             _owner = owner;
             Topic = topic;
             Partition = partition;
-            Message = message;
             Headers = headers;
+            Timestamp = timestamp;
             _callback = callback;
             _completion = completion;
-            Handler = OnDeliveryReport;
+
+            // Kept only for whoever reads the outcome: a fire-and-forget send need not hold the caller's key and value until its report.
+            Debug.Assert(message is not null || (callback is null && completion is null), "An outcome somebody reads carries the caller's message.");
+            _original = callback is null && completion is null ? null : message;
         }
 
         public string Topic { get; }
 
         public Partition Partition { get; }
-
-        public Message<TKey, TValue> Message { get; }
-
-        public Headers? Headers { get; }
-
-        public Action<DeliveryReport<byte[], byte[]>> Handler { get; }
 
         public bool WaitsForRoom => _completion is not null;
 
@@ -640,12 +652,15 @@ internal sealed class ProducerPipeline<TKey, TValue>
             }
         }
 
-        private Message<TKey, TValue> WithTimestamp(Timestamp timestamp) =>
-            timestamp.Type == TimestampType.NotAvailable || timestamp == Message.Timestamp
-                ? Message
-                : new Message<TKey, TValue> { Key = Message.Key, Value = Message.Value, Headers = Message.Headers, Timestamp = timestamp };
+        private Message<TKey, TValue> WithTimestamp(Timestamp timestamp)
+        {
+            var original = _original!; // kept whenever a completion or a callback will read it
+            return timestamp.Type == TimestampType.NotAvailable || timestamp == original.Timestamp
+                ? original
+                : new Message<TKey, TValue> { Key = original.Key, Value = original.Value, Headers = original.Headers, Timestamp = timestamp };
+        }
 
-        private void OnDeliveryReport(DeliveryReport<byte[], byte[]> report)
+        public void OnReport(DeliveryReport<OutgoingMessage, byte[]> report)
         {
             _owner._pending.Remove(this);
             if (!report.Error.IsError)

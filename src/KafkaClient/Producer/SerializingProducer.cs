@@ -70,8 +70,11 @@ public sealed class SerializingProducer<TKey, TValue> : ISerializingProducer<TKe
         Timestamp? timestamp = null,
         Action<DeliveryReport<TKey, TValue>>? onDelivery = null)
     {
-        var message = new Message<TKey, TValue> { Key = key, Value = value, Headers = headers, Timestamp = timestamp ?? Timestamp.Default };
-        Produce(topic, partition ?? Partition.Any, message, onDelivery);
+        ArgumentException.ThrowIfNullOrEmpty(topic);
+
+        // A callback gets the message back in its report; without one, no message object is made.
+        var message = onDelivery is null ? null : new Message<TKey, TValue> { Key = key, Value = value, Headers = headers, Timestamp = timestamp ?? Timestamp.Default };
+        _pipeline.Produce(topic, partition ?? Partition.Any, key, value, headers, timestamp ?? Timestamp.Default, message, onDelivery, awaited: false, CancellationToken.None);
     }
 
     /// <summary>Serializes and queues a message, returning at once; the delivery report arrives through <paramref name="onDelivery"/>.</summary>
@@ -166,7 +169,7 @@ public sealed class SerializingProducer<TKey, TValue> : ISerializingProducer<TKe
     {
         ArgumentException.ThrowIfNullOrEmpty(topic);
         ArgumentNullException.ThrowIfNull(message);
-        _pipeline.Produce(topic, partition, message, onDelivery, awaited: false, CancellationToken.None);
+        _pipeline.Produce(topic, partition, message.Key, message.Value, message.Headers, message.Timestamp, message, onDelivery, awaited: false, CancellationToken.None);
     }
 
     private Task<DeliveryResult<TKey, TValue>> ProduceAsync(string topic, Partition partition, Message<TKey, TValue> message, CancellationToken cancellationToken)
@@ -175,7 +178,7 @@ public sealed class SerializingProducer<TKey, TValue> : ISerializingProducer<TKe
         ArgumentNullException.ThrowIfNull(message);
         return cancellationToken.IsCancellationRequested
             ? Task.FromCanceled<DeliveryResult<TKey, TValue>>(cancellationToken)
-            : _pipeline.Produce(topic, partition, message, null, awaited: true, cancellationToken)!;
+            : _pipeline.Produce(topic, partition, message.Key, message.Value, message.Headers, message.Timestamp, message, null, awaited: true, cancellationToken)!;
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(!_pipeline.IsOpen, this);

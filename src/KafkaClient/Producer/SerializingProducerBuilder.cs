@@ -16,8 +16,9 @@ namespace KafkaClient;
 /// batches for null keys) unless the configuration names another; a dispose timeout of 30 seconds; the
 /// primitive serdes of <see cref="Serdes"/> for string, int, long, float, double, byte[] and
 /// <see cref="Null"/> keys and values when no serializer is given. Delivery reports are built from the caller's own
-/// message, so librdkafka is never asked to hand back copies of key, value and headers
-/// (<c>dotnet.producer.delivery.report.fields</c> is always <c>timestamp,status</c>), and
+/// message, so librdkafka is never asked to hand back copies of value and headers
+/// (<c>dotnet.producer.delivery.report.fields</c> is always <c>key,timestamp,status</c>; the key reported is the
+/// message's own record, not a copy), and
 /// <c>dotnet.producer.enable.delivery.reports=false</c> is refused: every outcome is learned from its report.
 /// </para>
 /// <para>Configuration is validated once, by <see cref="Build"/>: an unknown key or an ill-typed value throws <see cref="ArgumentException"/> naming the key.</para>
@@ -170,12 +171,14 @@ public sealed class SerializingProducerBuilder<TKey, TValue>
         var properties = new Dictionary<string, string>(_properties, StringComparer.Ordinal);
         properties.TryAdd("partitioner", "murmur2_random");
 
-        // Reports are built from the caller's own message: librdkafka's copies of key, value and headers are never read back.
-        properties[DeliveryReportFields] = "timestamp,status";
+        // Reports are built from the caller's own message: librdkafka's copies of value and headers are never read back.
+        // The key is Confluent.Kafka's own reference to the message handed over (an OutgoingMessage), not a copy.
+        properties[DeliveryReportFields] = "key,timestamp,status";
 
         var errors = new ErrorReporter(_errorHandler, _logHandler);
         var creation = new CreationLog(_logHandler);
-        var builder = new ProducerBuilder<byte[], byte[]>(properties)
+        var builder = new ProducerBuilder<OutgoingMessage, byte[]>(properties)
+            .SetKeySerializer(OutgoingMessage.KeySerializer)
             .SetErrorHandler((_, error) => errors.OnClientError(error))
             .SetLogHandler((_, log) => creation.Log(log));
         if (_statisticsHandler is { } onStatistics)
@@ -183,7 +186,7 @@ public sealed class SerializingProducerBuilder<TKey, TValue>
             builder.SetStatisticsHandler((_, json) => onStatistics(json));
         }
 
-        IProducer<byte[], byte[]> inner;
+        IProducer<OutgoingMessage, byte[]> inner;
         try
         {
             inner = builder.Build();

@@ -37,6 +37,7 @@ internal static class Quick
         var bytes = methods.ToDictionary(m => m.Name, _ => new List<double>());
         var cpu = methods.ToDictionary(m => m.Name, _ => new List<double>());
         var collections = methods.ToDictionary(m => m.Name, _ => new List<double>());
+        var pauses = methods.ToDictionary(m => m.Name, _ => new List<double>());
         try
         {
             for (var round = 0; round < rounds + 1; round++)
@@ -52,10 +53,12 @@ internal static class Quick
                     var allocated = GC.GetTotalAllocatedBytes(precise: true);
                     var processor = Process.GetCurrentProcess().TotalProcessorTime;
                     var (gen0, gen1) = (GC.CollectionCount(0), GC.CollectionCount(1));
+                    var paused = GC.GetTotalPauseDuration();
                     var clock = Stopwatch.StartNew();
                     await InvokeAsync(instance, method);
                     var elapsed = clock.Elapsed;
                     processor = Process.GetCurrentProcess().TotalProcessorTime - processor;
+                    paused = GC.GetTotalPauseDuration() - paused;
                     allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
                     foreach (var cleanup in type.GetMethods().Where(m => m.GetCustomAttribute<IterationCleanupAttribute>() is not null))
                     {
@@ -69,6 +72,7 @@ internal static class Quick
                         bytes[method.Name].Add((double)allocated / operations);
                         cpu[method.Name].Add(processor.TotalMicroseconds / operations);
                         collections[method.Name].Add(((GC.CollectionCount(0) - gen0) * 1000) + (GC.CollectionCount(1) - gen1));
+                        pauses[method.Name].Add(paused.TotalMicroseconds / operations);
                     }
                 }
             }
@@ -83,7 +87,7 @@ internal static class Quick
         foreach (var method in methods)
         {
             var time = Median(times[method.Name]);
-            Console.WriteLine($"  {method.Name,-24} {time,8:0.00} µs/op  {1e6 / time,9:0}/s  {baseline / time,6:P0} of baseline  {Median(bytes[method.Name]),7:0} B/op  {Median(cpu[method.Name]),6:0.00} µs CPU/op (all threads)  GCs gen0/gen1 {Math.Floor(Median(collections[method.Name]) / 1000)}/{Median(collections[method.Name]) % 1000}");
+            Console.WriteLine($"  {method.Name,-24} {time,8:0.00} µs/op  {1e6 / time,9:0}/s  {baseline / time,6:P0} of baseline  {Median(bytes[method.Name]),7:0} B/op  {Median(cpu[method.Name]),6:0.00} µs CPU/op (all threads)  GCs gen0/gen1 {Math.Floor(Median(collections[method.Name]) / 1000)}/{Median(collections[method.Name]) % 1000}, paused {Median(pauses[method.Name]):0.000} µs/op");
         }
     }
 

@@ -140,6 +140,8 @@ public class ProducerPipelineTests(KafkaFixture kafka)
     [Theory]
     [InlineData(null)]
     [InlineData("none")]
+    [InlineData("all")]
+    [InlineData("value,headers")]
     public async Task Delivery_reports_carry_the_callers_message_and_librdkafkas_timestamp_and_status_whatever_report_fields_say(string? fields)
     {
         var topic = KafkaFixture.Unique("report-fields");

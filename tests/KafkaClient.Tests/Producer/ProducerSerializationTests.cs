@@ -119,6 +119,57 @@ public class ProducerSerializationTests
     }
 
     [Fact]
+    public async Task A_message_waiting_for_its_report_holds_neither_its_bytes_nor_without_a_callback_the_callers_value()
+    {
+        // Nobody listens at the bootstrap address, so every message stays in flight until dispose purges it.
+        var serializer = new Remembering();
+        var producer = new SerializingProducerBuilder<string, Payload>(new ProducerConfig { BootstrapServers = ProducerConfigurationTests.Nowhere })
+            .SetValueSerializer(serializer)
+            .SetDisposeTimeout(TimeSpan.Zero)
+            .Build();
+        var reports = new List<DeliveryReport<string, Payload>>();
+        var withCallback = ProduceSome(producer, serializer, reports);
+        Assert.Equal(6, producer.InFlight);
+
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true);
+
+        // librdkafka copied the bytes when it took each message: none survives while the messages are in flight.
+        Assert.Equal(6, serializer.Written.Count);
+        Assert.All(serializer.Written, bytes => Assert.False(bytes.IsAlive));
+
+        // Fire-and-forget values are the caller's alone; a callback's message is kept for its report.
+        Assert.All(serializer.Values.Take(3), value => Assert.False(value.IsAlive));
+        Assert.All(serializer.Values.Skip(3), value => Assert.True(value.IsAlive));
+
+        await producer.DisposeAsync();
+        Assert.Equal(3, reports.Count);
+        Assert.Equal(withCallback, reports.Select(r => r.Message.Value.Text).Order());
+        Assert.All(reports, r => Assert.Equal(ErrorCode.Local_PurgeQueue, r.Error.Code));
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static string[] ProduceSome(SerializingProducer<string, Payload> producer, Remembering serializer, List<DeliveryReport<string, Payload>> reports)
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            var value = new Payload($"forgotten {i}");
+            serializer.Values.Add(new WeakReference(value));
+            producer.Produce("orders", $"k{i}", value);
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            var value = new Payload($"reported {i}");
+            serializer.Values.Add(new WeakReference(value));
+            producer.Produce("orders", $"r{i}", value, onDelivery: r => { lock (reports) { reports.Add(r); } });
+        }
+
+        return ["reported 0", "reported 1", "reported 2"];
+    }
+
+    [Fact]
     public async Task Cancelled_ProduceAsync_never_queues()
     {
         await using var producer = Builder().SetDisposeTimeout(TimeSpan.Zero).Build();
@@ -127,6 +178,22 @@ public class ProducerSerializationTests
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => producer.ProduceAsync("orders", "k", "v", cancellationToken: cancelled.Token));
         Assert.Equal(0, producer.InFlight);
+    }
+
+    private sealed record Payload(string Text);
+
+    private sealed class Remembering : ISerializer<Payload>
+    {
+        public List<WeakReference> Written { get; } = [];
+
+        public List<WeakReference> Values { get; } = [];
+
+        public byte[] Serialize(Payload data, SerializationContext context)
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(data.Text);
+            Written.Add(new WeakReference(bytes));
+            return bytes;
+        }
     }
 
     private sealed class Failing : ISerializer<string>

@@ -160,12 +160,12 @@ public sealed class JsonSchemaDeserializer<T> : IFastPathDeserializer<T>
             throw new JsonSerdeException(JsonSerdeFailure.ReaderMismatch, mismatch, null, writer.Id, topic: context.Topic);
         }
 
-        // Read up front when a validator or a JSON tree would otherwise see it first, so no value carries bytes that
-        // fail only when the application reads them. Mapping to a type without validation reads every token anyway,
-        // and once the bytes are valid UTF-8 only a \u escape (a lone surrogate) can still fail later, in a member
-        // decoded lazily (a JsonElement): without one, the document is checked only if mapping fails, to tell
-        // malformed bytes from a value that does not fit.
-        var checkFirst = writer.Validator is not null || _fromJson is not null || IsNodeTarget || span.IndexOf("\\u"u8) >= 0;
+        // Read up front when a JSON tree would otherwise see it first, so no value carries bytes that fail only when
+        // the application reads them. The validator and the mapping to a type each read every token, and once the
+        // bytes are valid UTF-8 only a \u escape (a lone surrogate) can still fail later, in a member decoded lazily
+        // (a JsonElement): without one, the document is checked only if validating or mapping fails, to tell
+        // malformed bytes (which take precedence) from a value that breaks the schema or does not fit.
+        var checkFirst = _fromJson is not null || IsNodeTarget || span.IndexOf("\\u"u8) >= 0;
         if (checkFirst)
         {
             CheckWellFormed(span, writer.Id, context);
@@ -175,7 +175,18 @@ public sealed class JsonSchemaDeserializer<T> : IFastPathDeserializer<T>
             CheckUtf8(span, writer.Id, context);
         }
 
-        writer.Validator?.Validate(span, writer.Id, subject: null, context.Topic);
+        if (writer.Validator is { } validator)
+        {
+            try
+            {
+                validator.Validate(span, writer.Id, subject: null, context.Topic);
+            }
+            catch (JsonSerdeException) when (!checkFirst)
+            {
+                CheckWellFormed(span, writer.Id, context); // throws MalformedPayload when the bytes are why validation failed
+                throw;
+            }
+        }
 
         try
         {

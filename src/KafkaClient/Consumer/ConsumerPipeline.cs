@@ -214,7 +214,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
                     return null;
                 }
             }
-            else if (!_buffer.IsCurrent(fetched))
+            else if (!_buffer.IsCurrent(fetched.Value))
             {
                 Release();
                 continue;
@@ -224,18 +224,19 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
                 return null;
             }
 
-            if (fetched.Error is { } error)
+            var item = fetched.Value;
+            if (item.Error is { } error)
             {
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
             }
 
-            if (fetched.Record is not { } raw)
+            if (item.Record is not { } raw)
             {
                 ThrowIfClosed(); // the wake-up left by Close
                 continue;
             }
 
-            if (!_buffer.IsCurrent(fetched))
+            if (!_buffer.IsCurrent(item))
             {
                 continue;
             }
@@ -341,7 +342,7 @@ internal sealed class ConsumerPipeline<TKey, TValue> : IDisposable
 
     private Offset PositionNow(TopicPartition partition)
     {
-        if (_held is { Record: { } held } && held.TopicPartition.Equals(partition) && _buffer.IsCurrent(_held))
+        if (_held is { Record: { } held } && held.TopicPartition.Equals(partition) && _buffer.IsCurrent(_held.Value))
         {
             return held.Offset;
         }

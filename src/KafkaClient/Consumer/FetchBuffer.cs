@@ -165,7 +165,7 @@ internal sealed class FetchBuffer : IDisposable
         _itemsEvent.Dispose();
     }
 
-    private bool TryTake(out Fetched? fetched)
+    private bool TryTake(out Fetched fetched)
     {
         if (!_queue.TryDequeue(out fetched))
         {
@@ -272,7 +272,8 @@ internal sealed class FetchBuffer : IDisposable
 }
 
 /// <summary>A record or a consume error taken from librdkafka, stamped with the buffer's stamp at that moment.</summary>
-internal sealed record Fetched(ConsumeResult<byte[], byte[]>? Record, Exception? Error, long Stamp)
+/// <remarks>A value, not an object: the buffer's slots hold it, so handing a record over allocates nothing.</remarks>
+internal readonly record struct Fetched(ConsumeResult<byte[], byte[]>? Record, Exception? Error, long Stamp)
 {
     /// <summary>Gets a value indicating whether the item took no room in the buffer (close's wake-up, a rebalance handler's failure).</summary>
     public bool Unreserved { get; init; }

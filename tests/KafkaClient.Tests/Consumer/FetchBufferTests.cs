@@ -17,7 +17,7 @@ public class FetchBufferTests
         var take = buffer.TakeAsync(Timeout.InfiniteTimeSpan, async: true, CancellationToken.None);
 
         Assert.True(take.IsCompletedSuccessfully);
-        Assert.Equal(0, (await take)!.Record!.Offset.Value);
+        Assert.Equal(0, (await take)!.Value.Record!.Offset.Value);
     }
 
     [Theory]
@@ -33,7 +33,7 @@ public class FetchBufferTests
         buffer.Publish();
 
         var taken = await reader.WaitAsync(Patience);
-        Assert.Equal(7, taken!.Record!.Offset.Value);
+        Assert.Equal(7, taken!.Value.Record!.Offset.Value);
     }
 
     [Theory]
@@ -63,14 +63,14 @@ public class FetchBufferTests
         using var buffer = new FetchBuffer(1);
         buffer.Add(Record(0), null);
         Assert.False(buffer.HasRoom());
-        Assert.Equal(0, (await buffer.TakeAsync(Patience, async: true, CancellationToken.None))!.Record!.Offset.Value);
+        Assert.Equal(0, (await buffer.TakeAsync(Patience, async: true, CancellationToken.None))!.Value.Record!.Offset.Value);
 
         var reader = Task.Run(async () => await buffer.TakeAsync(Patience, async: true, CancellationToken.None));
         await WaitUntilWaitingAsync(reader);
         buffer.AddUnreserved(new InvalidOperationException("handler failed"));
 
         var taken = await reader.WaitAsync(Patience);
-        Assert.IsType<InvalidOperationException>(taken!.Error);
+        Assert.IsType<InvalidOperationException>(taken!.Value.Error);
         Assert.True(buffer.HasRoom());
     }
 
@@ -131,7 +131,7 @@ public class FetchBufferTests
         {
             var taken = await buffer.TakeAsync(Patience, async, CancellationToken.None);
             Assert.NotNull(taken);
-            Assert.Equal(expected, taken.Record!.Offset.Value);
+            Assert.Equal(expected, taken.Value.Record!.Offset.Value);
         }
 
         Assert.True(writer.Join(Patience));
@@ -191,7 +191,7 @@ public class FetchBufferTests
                 throw;
             }
 
-            Assert.Equal(expected, taken!.Record!.Offset.Value);
+            Assert.Equal(expected, taken!.Value.Record!.Offset.Value);
         }
 
         Assert.True(writer.Join(guard));

@@ -9,12 +9,18 @@ using KafkaClient.SchemaRegistry.Serdes;
 namespace KafkaClient.Tests.SchemaRegistry;
 
 /// <summary>
-/// The deserializer without validation reads a payload once: it must accept and refuse exactly what reading it twice
-/// (a well-formedness pass, then the mapping) accepted and refused, with the same failure kind.
+/// The deserializer reads a payload without a separate well-formedness pass (once without validation; validation and
+/// mapping each read it with it on): it must accept and refuse exactly what a well-formedness pass first, then the
+/// validation, then the mapping accepted and refused, with the same failure kind.
 /// </summary>
 public class JsonDeserializerSinglePassTests
 {
     private const string Schema = """{"type":"object"}""";
+
+    private const string ValidatedSchema = """
+        {"type":"object","properties":{"name":{"type":"string","minLength":1},"favorite_number":{"type":"integer","minimum":1},
+         "favorite_color":{"type":"string"},"extra":{"type":"object"}},"required":["name","favorite_number"]}
+        """;
 
     private static readonly SerializationContext Value = new(MessageComponentType.Value, "single-pass");
 
@@ -36,22 +42,30 @@ public class JsonDeserializerSinglePassTests
         "\"k\":1", "\"name\":\"dup\"", "\u00e9", "\ud83d\ude00", "\\\\u", "\\\"",
     ];
 
-    public static TheoryData<string> Targets => ["typed", "element", "dictionary"];
+    public static TheoryData<string, bool> Targets => new()
+    {
+        { "typed", false },
+        { "element", false },
+        { "dictionary", false },
+        { "typed", true },
+        { "element", true },
+        { "dictionary", true },
+    };
 
     [Theory]
     [MemberData(nameof(Targets))]
-    public async Task Mutated_payloads_are_accepted_and_refused_as_with_a_separate_check(string target)
+    public async Task Mutated_payloads_are_accepted_and_refused_as_with_a_separate_check(string target, bool validate)
     {
         switch (target)
         {
             case "typed":
-                await CompareAsync<Person>();
+                await CompareAsync<Person>(validate);
                 break;
             case "element":
-                await CompareAsync<PersonWithElement>();
+                await CompareAsync<PersonWithElement>(validate);
                 break;
             default:
-                await CompareAsync<Dictionary<string, object>>();
+                await CompareAsync<Dictionary<string, object>>(validate);
                 break;
         }
     }
@@ -65,19 +79,21 @@ public class JsonDeserializerSinglePassTests
         var options = Options(comments, trailingCommas);
         foreach (var payload in new[] { "{\"name\":\"a\",/*c*/\"favorite_number\":1,\"favorite_color\":\"b\"}", "{\"name\":\"a\",\"favorite_number\":1,\"favorite_color\":\"b\",}", "\uFEFF{\"name\":\"a\",\"favorite_number\":1,\"favorite_color\":\"b\"}" })
         {
-            await CompareOneAsync<Person>(options, Encoding.UTF8.GetBytes(payload));
+            await CompareOneAsync<Person>(options, Encoding.UTF8.GetBytes(payload), validator: null);
+            await CompareOneAsync<Person>(options, Encoding.UTF8.GetBytes(payload), await JsonValidation.CreateAsync(ValidatedSchema));
         }
     }
 
-    private static async Task CompareAsync<T>()
+    private static async Task CompareAsync<T>(bool validate)
     {
+        var validator = validate ? await JsonValidation.CreateAsync(ValidatedSchema) : null;
         var random = new Random(20261126);
         var seen = new HashSet<JsonSerdeFailure?>();
         foreach (var options in new[] { Options(false, false), Options(true, true) })
         {
             foreach (var seed in Seeds)
             {
-                seen.Add(await CompareOneAsync<T>(options, Encoding.UTF8.GetBytes(seed)));
+                seen.Add(await CompareOneAsync<T>(options, Encoding.UTF8.GetBytes(seed), validator));
                 for (var i = 0; i < 400; i++)
                 {
                     var text = seed;
@@ -95,7 +111,7 @@ public class JsonDeserializerSinglePassTests
                         bytes[random.Next(bytes.Length)] = (byte)random.Next(256); // occasionally not UTF-8
                     }
 
-                    seen.Add(await CompareOneAsync<T>(options, bytes));
+                    seen.Add(await CompareOneAsync<T>(options, bytes, validator));
                 }
             }
         }
@@ -104,19 +120,25 @@ public class JsonDeserializerSinglePassTests
         Assert.Contains(null, seen);
         Assert.Contains(JsonSerdeFailure.MalformedPayload, seen);
         Assert.DoesNotContain(JsonSerdeFailure.ReaderMismatch, seen);
-        if (typeof(T) == typeof(Person))
+        if (typeof(T) == typeof(Person) && !validate)
         {
+            // With validation, what Person cannot hold breaks the schema first.
             Assert.Contains(JsonSerdeFailure.ConversionFailed, seen);
+        }
+
+        if (validate)
+        {
+            Assert.Contains(JsonSerdeFailure.SchemaViolation, seen);
         }
     }
 
-    private static async Task<JsonSerdeFailure?> CompareOneAsync<T>(JsonSerializerOptions options, byte[] json)
+    private static async Task<JsonSerdeFailure?> CompareOneAsync<T>(JsonSerializerOptions options, byte[] json, IJsonValidator? validator)
     {
         var registry = new InProcessSchemaRegistry();
-        registry.Add(1, Schema);
-        var deserializer = new JsonSchemaDeserializer<T>(registry, NoValidation, options);
+        registry.Add(1, validator is null ? Schema : ValidatedSchema);
+        var deserializer = new JsonSchemaDeserializer<T>(registry, validator is null ? NoValidation : null, options);
         var framed = ConfluentWireFormat.Frame(1, json);
-        var expected = TwoPasses<T>(json, options);
+        var expected = Separately<T>(json, options, validator);
 
         JsonSerdeFailure? actual = null;
         try
@@ -144,8 +166,8 @@ public class JsonDeserializerSinglePassTests
         return actual;
     }
 
-    /// <summary>What the deserializer did before it read the payload once: check it whole, then map it.</summary>
-    private static JsonSerdeFailure? TwoPasses<T>(byte[] json, JsonSerializerOptions options)
+    /// <summary>What the deserializer did before it stopped checking a payload whole up front: check it whole, then validate it, then map it.</summary>
+    private static JsonSerdeFailure? Separately<T>(byte[] json, JsonSerializerOptions options, IJsonValidator? validator)
     {
         if (!Utf8.IsValid(json))
         {
@@ -166,6 +188,18 @@ public class JsonDeserializerSinglePassTests
         catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
             return JsonSerdeFailure.MalformedPayload;
+        }
+
+        try
+        {
+            if (validator?.Check(json) is not null)
+            {
+                return JsonSerdeFailure.SchemaViolation;
+            }
+        }
+        catch (Exception)
+        {
+            return JsonSerdeFailure.SchemaViolation; // the validator could not check the document
         }
 
         try

@@ -69,9 +69,10 @@ leftStream
 
 var topology = builder.Build();
 var stateDirectory = Directory.CreateTempSubdirectory("stream-joins-").FullName;
+var applicationId = $"stream-joins{run}";
 var config = new StreamConfig
 {
-    ApplicationId = $"stream-joins{run}",
+    ApplicationId = applicationId,
     BootstrapServers = bootstrapServers,
     AutoOffsetReset = AutoOffsetReset.Earliest,
     StateDir = stateDirectory,
@@ -79,11 +80,12 @@ var config = new StreamConfig
 };
 config.SetPoisonRecordPolicy(PoisonRecordPolicy.Skip(poison => Console.WriteLine($"skipped poison record at {poison.TopicPartitionOffset}: {poison.InnerException?.Message}")));
 
-// The embedded cluster has no CreateTopics: the topology's changelogs come from the topology itself. A real cluster (and
-// the dev stack) answers CreateTopics, so Streamiz creates them when the stream starts, with their configs (compaction).
+// Embedded cluster only: it has no CreateTopics. A real cluster (and the dev stack) answers CreateTopics, so Streamiz
+// creates the topology's changelogs when the stream starts, with their configs (compaction).
 if (cluster is not null)
 {
-    foreach (var topic in await InternalTopics.CreateAsync(topology, config.ApplicationId, cluster))
+    var internalTopics = await InternalTopics.CreateAsync(topology, config.ApplicationId, cluster);
+    foreach (var topic in internalTopics)
     {
         Console.WriteLine($"internal topic {topic.Name} ({topic.Kind}, {topic.Partitions} partition)");
     }
@@ -94,10 +96,9 @@ else
 }
 
 // The output subjects are registered before the first record, so no record waits for the registry.
-foreach (var topic in new[] { tableTableTopic, streamTableTopic, streamStreamTopic })
-{
-    await joined.WarmUpSerializerAsync(topic);
-}
+await joined.WarmUpSerializerAsync(tableTableTopic);
+await joined.WarmUpSerializerAsync(streamTableTopic);
+await joined.WarmUpSerializerAsync(streamStreamTopic);
 
 await using var rowProducer = Producer<Row>();
 await using var eventProducer = Producer<Event>();

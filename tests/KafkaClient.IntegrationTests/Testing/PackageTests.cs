@@ -20,7 +20,21 @@ public sealed class PackageCollection
 [Collection(PackageCollection.Name)]
 public class PackageTests(ITestOutputHelper log)
 {
-    private static readonly string[] Libraries = ["KafkaClient", "KafkaClient.SchemaRegistry", "KafkaClient.Testing"];
+    private static readonly string[] Libraries =
+    [
+        "KafkaClient", "KafkaClient.SchemaRegistry", "KafkaClient.Testing", "KafkaClient.Hosting", "KafkaClient.OpenTelemetry", "KafkaClient.Streams",
+    ];
+
+    /// <summary>The libraries each package depends on (its project references): at the packed version, nothing more.</summary>
+    private static readonly Dictionary<string, string[]> LibraryDependencies = new(StringComparer.Ordinal)
+    {
+        ["KafkaClient"] = [],
+        ["KafkaClient.SchemaRegistry"] = ["KafkaClient"],
+        ["KafkaClient.Testing"] = ["KafkaClient", "KafkaClient.SchemaRegistry"],
+        ["KafkaClient.Hosting"] = ["KafkaClient"],
+        ["KafkaClient.OpenTelemetry"] = ["KafkaClient"],
+        ["KafkaClient.Streams"] = ["KafkaClient", "KafkaClient.SchemaRegistry"],
+    };
 
     [Fact]
     public async Task A_console_app_restored_from_the_packed_packages_produces_and_consumes_through_the_registry()
@@ -40,7 +54,7 @@ public class PackageTests(ITestOutputHelper log)
             var version = PackedVersion(packages, id);
             foreach (var library in Libraries)
             {
-                AssertPackage(Path.Combine(packages, $"{library}.{version}.nupkg"), library);
+                AssertPackage(Path.Combine(packages, $"{library}.{version}.nupkg"), library, version);
                 using var symbols = ZipFile.OpenRead(Path.Combine(packages, $"{library}.{version}.snupkg"));
                 Assert.Contains(symbols.Entries, e => e.FullName == $"lib/net10.0/{library}.pdb");
             }
@@ -93,7 +107,7 @@ public class PackageTests(ITestOutputHelper log)
         }
     }
 
-    private static void AssertPackage(string path, string library)
+    private static void AssertPackage(string path, string library, string version)
     {
         using var package = ZipFile.OpenRead(path);
         Assert.Contains(package.Entries, e => e.FullName == $"lib/net10.0/{library}.dll");
@@ -111,6 +125,14 @@ public class PackageTests(ITestOutputHelper log)
         Assert.Contains("<license type=\"expression\">Apache-2.0</license>", metadata, StringComparison.Ordinal);
         Assert.Contains("<repository type=\"git\"", metadata, StringComparison.Ordinal);
         Assert.Matches("<description>.+</description>", metadata);
+
+        // Project references become dependencies on the packages of the same version; a library that is not packed
+        // (or packed under another name) would be a dependency no source serves.
+        var dependencies = Regex.Matches(metadata, "<dependency id=\"(KafkaClient[^\"]*)\" version=\"([^\"]*)\"")
+            .Select(m => (Id: m.Groups[1].Value, Version: m.Groups[2].Value))
+            .ToList();
+        Assert.Equal(LibraryDependencies[library].Order(StringComparer.Ordinal), dependencies.Select(d => d.Id).Order(StringComparer.Ordinal));
+        Assert.All(dependencies, d => Assert.Equal(version, d.Version));
     }
 
     private static string PackedVersion(string packages, string id)

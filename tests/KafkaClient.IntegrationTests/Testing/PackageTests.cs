@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.IO.Compression;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -15,7 +16,8 @@ public sealed class PackageCollection
 
 /// <summary>
 /// The packages as a user gets them: src/ packed with a version of its own, and tests/PackageSmoke (a console app
-/// that references them by PackageReference only) restored from that folder, built and run.
+/// that references them by PackageReference only) restored from that folder, built and run; then tests/PackageSmoke.Keyed
+/// (a plain console app on Hosting and Streams only) the same way.
 /// </summary>
 [Collection(PackageCollection.Name)]
 public class PackageTests(ITestOutputHelper log)
@@ -59,40 +61,28 @@ public class PackageTests(ITestOutputHelper log)
                 Assert.Contains(symbols.Entries, e => e.FullName == $"lib/net10.0/{library}.pdb");
             }
 
-            // A copy of the app outside the checkout: none of its props, nuget.config or central versions apply.
-            // Its nuget.config adds the pack folder to the machine's sources; packages are extracted into a folder
-            // of its own (nothing stale can be picked up), with the machine's package folder as a read-only
-            // fallback for the dependencies.
-            var app = Path.Combine(work, "app");
-            Directory.CreateDirectory(app);
-            foreach (var file in Directory.GetFiles(Path.Combine(root, "tests", "PackageSmoke")))
-            {
-                File.Copy(file, Path.Combine(app, Path.GetFileName(file)));
-            }
-
-            await File.WriteAllTextAsync(Path.Combine(app, "nuget.config"), $"""
-                <?xml version="1.0" encoding="utf-8"?>
-                <configuration>
-                  <packageSources>
-                    <add key="kafkaclient-under-test" value="{packages}" />
-                  </packageSources>
-                </configuration>
-                """);
             var fallback = await GlobalPackagesFolderAsync(work);
-            await DotnetAsync(app, TimeSpan.FromMinutes(5), "build", "-c", "Release", $"-p:KafkaClientVersion={version}",
-                $"-p:RestorePackagesPath={Path.Combine(work, "nuget-packages")}", $"-p:RestoreAdditionalProjectFallbackFolders={fallback}");
+            var output = await BuildAndRunAsync(root, work, packages, fallback, version, "PackageSmoke");
             foreach (var library in Libraries)
             {
                 Assert.True(Directory.Exists(Path.Combine(work, "nuget-packages", library.ToLowerInvariant(), version)), $"{library} {version} was not restored from the pack folder");
-            }
-
-            var output = await DotnetAsync(app, TimeSpan.FromMinutes(2), Path.Combine(app, "bin", "Release", "net10.0", "PackageSmoke.dll"));
-            foreach (var library in Libraries)
-            {
                 Assert.Matches(new Regex($@"^loaded {Regex.Escape(library)} {Regex.Escape(version)}(\+\w+)?\r?$", RegexOptions.Multiline), output);
             }
 
             Assert.Contains("package smoke passed", output, StringComparison.Ordinal);
+
+            // Without the ASP.NET Core shared framework (which KafkaClient.Testing brings to the app above), the
+            // container is the Microsoft.Extensions.DependencyInjection the packages resolve to: with Streams, it
+            // must still be one that supports keyed services (Streamiz alone would make it 6.0.0).
+            var keyed = await BuildAndRunAsync(root, work, packages, fallback, version, "PackageSmoke.Keyed");
+            foreach (var library in new[] { "KafkaClient.Hosting", "KafkaClient.Streams" })
+            {
+                Assert.Matches(new Regex($@"^loaded {Regex.Escape(library)} {Regex.Escape(version)}(\+\w+)?\r?$", RegexOptions.Multiline), keyed);
+            }
+
+            Assert.Contains("keyed package smoke passed", keyed, StringComparison.Ordinal);
+            var container = Regex.Match(keyed, @"^loaded Microsoft\.Extensions\.DependencyInjection (\d+)\.", RegexOptions.Multiline);
+            Assert.True(container.Success && int.Parse(container.Groups[1].Value, CultureInfo.InvariantCulture) >= 8, $"the keyed app ran on a container without keyed services:\n{keyed}");
         }
         finally
         {
@@ -105,6 +95,34 @@ public class PackageTests(ITestOutputHelper log)
                 // A leftover in the temp folder is not worth failing the test for.
             }
         }
+    }
+
+    /// <summary>
+    /// Builds and runs a copy of tests/{app} outside the checkout, so that none of its props, nuget.config or central
+    /// versions apply. Its nuget.config adds the pack folder to the machine's sources; packages are extracted into a
+    /// folder of the test's own (nothing stale can be picked up), with the machine's package folder as a read-only
+    /// fallback for the dependencies. Returns what the app printed; fails unless it exits 0.
+    /// </summary>
+    private async Task<string> BuildAndRunAsync(string root, string work, string packages, string fallback, string version, string app)
+    {
+        var copy = Path.Combine(work, app);
+        Directory.CreateDirectory(copy);
+        foreach (var file in Directory.GetFiles(Path.Combine(root, "tests", app)))
+        {
+            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        }
+
+        await File.WriteAllTextAsync(Path.Combine(copy, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <add key="kafkaclient-under-test" value="{packages}" />
+              </packageSources>
+            </configuration>
+            """);
+        await DotnetAsync(copy, TimeSpan.FromMinutes(5), "build", "-c", "Release", $"-p:KafkaClientVersion={version}",
+            $"-p:RestorePackagesPath={Path.Combine(work, "nuget-packages")}", $"-p:RestoreAdditionalProjectFallbackFolders={fallback}");
+        return await DotnetAsync(copy, TimeSpan.FromMinutes(2), Path.Combine(copy, "bin", "Release", "net10.0", $"{app}.dll"));
     }
 
     private static void AssertPackage(string path, string library, string version)

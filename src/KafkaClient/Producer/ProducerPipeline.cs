@@ -92,6 +92,14 @@ internal sealed class ProducerPipeline<TKey, TValue>
         CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _state) != Open, this);
+
+        // Confluent.Kafka throws this at hand-over, past the point where the message counts as in flight (and, for a
+        // deferred message, on the thread that sends every message behind it): refused here, like a missing topic.
+        if (timestamp.Type != TimestampType.CreateTime && timestamp != Timestamp.Default)
+        {
+            throw new ArgumentException($"A message's timestamp must be Timestamp.Default or of type CreateTime, not {timestamp.Type}.", nameof(timestamp));
+        }
+
         var completion = awaited ? new TaskCompletionSource<DeliveryResult<TKey, TValue>>(TaskCreationOptions.RunContinuationsAsynchronously) : null;
 
         // Serializers may add headers (schema ids, for example), and tracing its context; they get a copy, never the caller's object.

@@ -32,6 +32,7 @@ internal sealed class ProducerPipeline<TKey, TValue>
     private readonly SerializerSlot<TKey> _key;
     private readonly SerializerSlot<TValue> _value;
     private readonly bool _copyHeaders;
+    private readonly bool _pollsInBackground;
     private readonly ErrorReporter _errors;
     private readonly ClientTelemetry _telemetry;
     private readonly TimeProvider _time;
@@ -53,8 +54,10 @@ internal sealed class ProducerPipeline<TKey, TValue>
         TimeSpan disposeTimeout,
         ErrorReporter errors,
         ClientTelemetry telemetry,
-        TimeProvider time)
+        TimeProvider time,
+        bool pollsInBackground = true)
     {
+        _pollsInBackground = pollsInBackground;
         _inner = inner;
         _key = key;
         _value = value;
@@ -158,7 +161,16 @@ internal sealed class ProducerPipeline<TKey, TValue>
         try
         {
             await BacklogEmptied().WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
-            await _pending.WhenEmpty().WaitAsync(Remaining(start, timeout), _time, cancellationToken).ConfigureAwait(false);
+            if (_pollsInBackground)
+            {
+                await _pending.WhenEmpty().WaitAsync(Remaining(start, timeout), _time, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                // Nobody serves the reports but the caller (dotnet.producer.enable.background.poll=false): librdkafka's
+                // flush does, on a pool thread; waiting for them instead would time out and, on dispose, fail delivered messages.
+                await Task.Run(() => _inner.Flush(Remaining(start, timeout)), cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (TimeoutException)
         {

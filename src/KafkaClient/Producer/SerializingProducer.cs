@@ -150,7 +150,7 @@ public sealed class SerializingProducer<TKey, TValue> : ISerializingProducer<TKe
     /// <param name="timeout">The longest time to wait.</param>
     /// <param name="cancellationToken">Stops waiting early.</param>
     /// <returns>The number of messages still not delivered (0 when all were).</returns>
-    /// <remarks>Delivery reports are served by librdkafka's background thread (the default); with <c>dotnet.producer.enable.background.poll=false</c>, use <see cref="Flush(TimeSpan)"/>.</remarks>
+    /// <remarks>Delivery reports are served by librdkafka's background thread (the default); with <c>dotnet.producer.enable.background.poll=false</c>, a pool thread serves them while it waits.</remarks>
     public Task<int> FlushAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();

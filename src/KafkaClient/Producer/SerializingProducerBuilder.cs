@@ -202,7 +202,8 @@ public sealed class SerializingProducerBuilder<TKey, TValue>
             throw misplaced;
         }
 
-        var pipeline = new ProducerPipeline<TKey, TValue>(inner, key, value, _disposeTimeout, errors, new ClientTelemetry(inner.Name, group: null), _timeProvider);
+        var pollsInBackground = !properties.TryGetValue("dotnet.producer.enable.background.poll", out var poll) || !bool.TryParse(poll, out var on) || on;
+        var pipeline = new ProducerPipeline<TKey, TValue>(inner, key, value, _disposeTimeout, errors, new ClientTelemetry(inner.Name, group: null), _timeProvider, pollsInBackground);
         return new SerializingProducer<TKey, TValue>(pipeline);
     }
 

@@ -196,4 +196,36 @@ public class OutgoingMessageTests(KafkaFixture kafka)
         var stored = Enumerable.Range(0, 4).Sum(p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(30)).High.Value);
         Assert.Equal(outcomes.Length - refusedIds.Count - failedReports - fireAndForgetFailed, stored);
     }
+    [Fact]
+    public async Task A_partition_the_topic_lacks_fails_each_call_once_and_leaves_nothing_in_flight()
+    {
+        var topic = KafkaFixture.Unique("no-partition");
+        await kafka.CreateTopicAsync(topic, 1);
+        var errors = new ConcurrentBag<string>();
+        await using var producer = new SerializingProducerBuilder<Null, string?>(kafka.Producer()).SetErrorHandler(e => errors.Add(e.Reason)).Build();
+        var tombstone = await producer.ProduceAsync(new TopicPartition(topic, 0), new Message<Null, string?> { Value = null }); // metadata known; a Null key and a tombstone
+        Assert.Null(tombstone.Message.Value);
+
+        var reports = new ConcurrentBag<DeliveryReport<Null, string?>>();
+        var outcomes = 0;
+        var wrong = new TopicPartition(topic, 7);
+        var async = producer.ProduceAsync(wrong, new Message<Null, string?> { Value = "a" });
+        try
+        {
+            producer.Produce(wrong, new Message<Null, string?> { Value = "b" }, r => reports.Add(r));
+        }
+        catch (DeliveryFailedException ex)
+        {
+            Assert.Equal(ErrorCode.Local_UnknownPartition, ex.Error.Code);
+            Interlocked.Increment(ref outcomes);
+        }
+
+        var failed = await Assert.ThrowsAsync<DeliveryFailedException>(() => async.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(ErrorCode.Local_UnknownPartition, failed.Error.Code);
+        Assert.Equal(0, await producer.FlushAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, producer.InFlight);
+        Assert.All(reports, r => Assert.Equal(ErrorCode.Local_UnknownPartition, r.Error.Code));
+        Assert.Equal(1, outcomes + reports.Count);
+        Assert.Empty(errors);
+    }
 }

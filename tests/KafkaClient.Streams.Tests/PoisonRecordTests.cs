@@ -19,16 +19,8 @@ public class PoisonRecordTests(RegistryFixture registry) : IClassFixture<Registr
     [Fact]
     public void With_skip_a_poison_value_is_handed_over_with_its_raw_bytes_and_the_stream_goes_on()
     {
-        using var state = new StateDirectory();
-        using var client = registry.Client();
-        var serdes = new JsonSchemaSerDes<Value>(client);
-        var skipped = new List<DeserializationException>();
-        var config = StreamsKit.Config(state).SetPoisonRecordPolicy(PoisonRecordPolicy.Skip(skipped.Add));
-        var (input, output) = (StreamsKit.Unique("in"), StreamsKit.Unique("out"));
-
-        using var driver = new TopologyTestDriver(Upper(input, output, new StringSerDes(), serdes), config);
-        var raw = driver.CreateInputTopic(input, new StringSerDes(), new ByteArraySerDes());
-        var results = driver.CreateOutputTopic(output, TimeSpan.FromSeconds(5), new StringSerDes(), serdes);
+        using var rig = new SkippingRig(registry);
+        var (serdes, skipped, input, driver, raw, results) = (rig.Serdes, rig.Skipped, rig.Input, rig.Driver, rig.Raw, rig.Results);
 
         raw.PipeInput("a", serdes.Serialize(new Value("one"), ValueOf(input)));
         raw.PipeInput("b", Garbage, new DateTime(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc), new Headers { { "trace", [1, 2] } });
@@ -50,16 +42,8 @@ public class PoisonRecordTests(RegistryFixture registry) : IClassFixture<Registr
     [Fact]
     public void Consecutive_poison_records_read_in_one_batch_are_each_reported_once_and_the_good_ones_around_them_kept()
     {
-        using var state = new StateDirectory();
-        using var client = registry.Client();
-        var serdes = new JsonSchemaSerDes<Value>(client);
-        var skipped = new List<DeserializationException>();
-        var config = StreamsKit.Config(state).SetPoisonRecordPolicy(PoisonRecordPolicy.Skip(skipped.Add));
-        var (input, output) = (StreamsKit.Unique("in"), StreamsKit.Unique("out"));
-
-        using var driver = new TopologyTestDriver(Upper(input, output, new StringSerDes(), serdes), config);
-        var raw = driver.CreateInputTopic(input, new StringSerDes(), new ByteArraySerDes());
-        var results = driver.CreateOutputTopic(output, TimeSpan.FromSeconds(5), new StringSerDes(), serdes);
+        using var rig = new SkippingRig(registry);
+        var (serdes, skipped, input, driver, raw, results) = (rig.Serdes, rig.Skipped, rig.Input, rig.Driver, rig.Raw, rig.Results);
 
         // One batch, as a stream thread gets from a poll: Streamiz reads the timestamp of the next record of the
         // partition before it processes the current one, so the two passes over each poison record interleave.
@@ -227,6 +211,43 @@ public class PoisonRecordTests(RegistryFixture registry) : IClassFixture<Registr
 
         Assert.IsType<ValueDeserializationException>(failure);
         Assert.Equal(new TopicPartitionOffset("t", 2, 9), failure.TopicPartitionOffset);
+    }
+
+    /// <summary>The upper-casing topology on a test driver, skipping poison records into <see cref="Skipped"/>, fed raw bytes.</summary>
+    private sealed class SkippingRig : IDisposable
+    {
+        private readonly StateDirectory _state = new();
+        private readonly ISchemaRegistryClient _client;
+
+        public SkippingRig(RegistryFixture registry)
+        {
+            _client = registry.Client();
+            Serdes = new JsonSchemaSerDes<Value>(_client);
+            var config = StreamsKit.Config(_state).SetPoisonRecordPolicy(PoisonRecordPolicy.Skip(Skipped.Add));
+            var output = StreamsKit.Unique("out");
+            Driver = new TopologyTestDriver(Upper(Input, output, new StringSerDes(), Serdes), config);
+            Raw = Driver.CreateInputTopic(Input, new StringSerDes(), new ByteArraySerDes());
+            Results = Driver.CreateOutputTopic(output, TimeSpan.FromSeconds(5), new StringSerDes(), Serdes);
+        }
+
+        public JsonSchemaSerDes<Value> Serdes { get; }
+
+        public List<DeserializationException> Skipped { get; } = [];
+
+        public string Input { get; } = StreamsKit.Unique("in");
+
+        public TopologyTestDriver Driver { get; }
+
+        public TestInputTopic<string, byte[]> Raw { get; }
+
+        public TestOutputTopic<string, Value> Results { get; }
+
+        public void Dispose()
+        {
+            Driver.Dispose();
+            _client.Dispose();
+            _state.Dispose();
+        }
     }
 
     private static Streamiz.Kafka.Net.Stream.Topology Upper(string input, string output, ISerDes<string> keys, ISerDes<Value> values) => Upper<string>(input, output, keys, values);
